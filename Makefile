@@ -1,0 +1,40 @@
+# pvio top-level entry points.  CMake does the building; this file only
+# names the things a person runs.
+#
+#   make deps    install missing Debian packages (apt-get)
+#   make         build into ./build
+#   make check   deps + fresh builds + every test (plain, ASan+UBSan, TSan)
+#   make bench   build optimised and run the benchmarks
+#   make demo    build and run the demo
+#   make format  apply .clang-format to every C source and header
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+
+.PHONY: all build deps check bench demo format clean
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	./scripts/deps.sh
+
+check: deps
+	./scripts/check.sh
+
+bench: deps build
+	./$(BUILD)/bench/pvio-bench-ring
+
+demo: deps build
+	./$(BUILD)/examples/pvio-ring-demo
+
+format:
+	git ls-files '*.c' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf $(BUILD) build-check build-asan build-tsan

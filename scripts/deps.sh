@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the Debian packages pvio builds, tests and benchmarks with.
+# Only what is missing is installed; nothing happens when all are present.
+set -eu
+
+PACKAGES="
+build-essential
+cmake
+pkg-config
+g++
+clang-format
+libcmocka-dev
+liburing-dev
+libxen-dev
+xenstore-utils
+"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all present"
+	exit 0
+fi
+
+echo "deps: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
