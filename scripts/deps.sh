@@ -12,6 +12,7 @@ clang-format
 libcmocka-dev
 liburing-dev
 libxen-dev
+gcc-multilib
 xenstore-utils
 "
 
