@@ -12,12 +12,15 @@
  * Memory ordering, per direction (producer P, consumer C):
  *   P: write slots; store-release prod           (A)
  *   C: load-acquire prod (pairs with A); copy slots
- * and, for notification suppression (no lost wake-up):
- *   P: store prod; full fence (F1); load peer's event
- *   C: store event = cons + 1; full fence (F2); load prod again
- * F1 and F2 order each side's store before its load, so at least one side
- * sees the other's store: the producer notifies or the consumer sees the
- * new work.
+ * and, for notification suppression (no lost wake-up), a Dekker pair:
+ *   P: push:        seq_cst store prod (S1);  seq_cst load peer's event
+ *   C: final check: seq_cst store event (S2); seq_cst load prod again
+ * All four accesses are in the single seq_cst total order, so at least
+ * one side sees the other's store: the producer notifies or the consumer
+ * sees the new work.  Xen writes this as store; mb(); load.  Seq_cst
+ * accesses give the same guarantee (on x86 the store is one xchg, on
+ * Arm stlr/ldar), and unlike a standalone fence ThreadSanitizer can
+ * check them.
  */
 #include <stdatomic.h>
 
@@ -179,14 +182,15 @@ static int push(struct pvio_ring *r, pvio_ring_idx_t *shared_prod,
 		return r->error;
 	if (old == new_prod)
 		return 0;
-	/* Release (A): our slot writes before the index; pairs with the
-	 * peer's load-acquire of this index in back/front_pending(). */
-	__atomic_store_n(shared_prod, new_prod, __ATOMIC_RELEASE);
+	/*
+	 * S1, a release (A): our slot writes before the index, pairing with
+	 * the peer's load-acquire in *_pending(); and seq_cst: ordered
+	 * before the event load below, pairing with S2 in the peer's
+	 * final check.
+	 */
+	__atomic_store_n(shared_prod, new_prod, __ATOMIC_SEQ_CST);
 	r->pushed = new_prod;
-	/* F1: order the index store before the event load; pairs with F2
-	 * in final_check() on the peer. */
-	atomic_thread_fence(memory_order_seq_cst);
-	event = __atomic_load_n(shared_event, __ATOMIC_RELAXED);
+	event = __atomic_load_n(shared_event, __ATOMIC_SEQ_CST);
 	return (pvio_ring_idx_t)(new_prod - event) <
 	       (pvio_ring_idx_t)(new_prod - old);
 }
@@ -225,15 +229,9 @@ int pvio_ring_front_push(struct pvio_ring *r)
 	return push(r, &r->sring->req_prod, &r->sring->req_event);
 }
 
-int pvio_ring_front_pending(struct pvio_ring *r)
+/* Validate the backend's response producer and count what it offers. */
+static int front_check(struct pvio_ring *r, pvio_ring_idx_t prod)
 {
-	pvio_ring_idx_t prod;
-
-	if (r->error)
-		return r->error;
-	/* Acquire: pairs with the backend's release of rsp_prod (A), so the
-	 * response slots are read after the index. */
-	prod = __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE);
 	/*
 	 * The backend may answer only requests we published: more
 	 * responses than that (or an index that moved backwards, which
@@ -243,6 +241,16 @@ int pvio_ring_front_pending(struct pvio_ring *r)
 	    (pvio_ring_idx_t)(r->pushed - r->cons))
 		return ring_disable(r);
 	return (int)(pvio_ring_idx_t)(prod - r->cons);
+}
+
+int pvio_ring_front_pending(struct pvio_ring *r)
+{
+	if (r->error)
+		return r->error;
+	/* Acquire: pairs with the backend's release of rsp_prod (A), so the
+	 * response slots are read after the index. */
+	return front_check(r, __atomic_load_n(&r->sring->rsp_prod,
+					      __ATOMIC_ACQUIRE));
 }
 
 int pvio_ring_front_consume(struct pvio_ring *r, void *rsps, unsigned int max)
@@ -265,12 +273,12 @@ int pvio_ring_front_final_check(struct pvio_ring *r)
 
 	if (n != 0)
 		return n;
-	/* Relaxed: ordered before the re-check by F2 just below. */
-	__atomic_store_n(&r->sring->rsp_event, r->cons + 1, __ATOMIC_RELAXED);
-	/* F2: event store before the producer re-load; pairs with F1 in the
-	 * backend's push(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	return pvio_ring_front_pending(r);
+	/* S2: event store before the producer re-load (both seq_cst);
+	 * pairs with S1 in the backend's push().  The re-load is also the
+	 * acquire of (A). */
+	__atomic_store_n(&r->sring->rsp_event, r->cons + 1, __ATOMIC_SEQ_CST);
+	return front_check(r, __atomic_load_n(&r->sring->rsp_prod,
+					      __ATOMIC_SEQ_CST));
 }
 
 /* --- backend ----------------------------------------------------------- */
@@ -280,14 +288,11 @@ uint32_t pvio_ring_back_owed(const struct pvio_ring *r)
 	return r->cons - r->prod_pvt;
 }
 
-int pvio_ring_back_pending(struct pvio_ring *r)
+/* Validate the frontend's request producer and count what we may take. */
+static int back_check(struct pvio_ring *r, pvio_ring_idx_t prod)
 {
-	pvio_ring_idx_t prod, ahead, consumed;
+	pvio_ring_idx_t ahead, consumed;
 
-	if (r->error)
-		return r->error;
-	/* Acquire: pairs with the frontend's release of req_prod (A). */
-	prod = __atomic_load_n(&r->sring->req_prod, __ATOMIC_ACQUIRE);
 	/*
 	 * Measured from our oldest unanswered request, the producer may be
 	 * at most one ring ahead (more would overwrite requests we have
@@ -299,6 +304,15 @@ int pvio_ring_back_pending(struct pvio_ring *r)
 	if (ahead > r->size || ahead < consumed)
 		return ring_disable(r);
 	return (int)(ahead - consumed);
+}
+
+int pvio_ring_back_pending(struct pvio_ring *r)
+{
+	if (r->error)
+		return r->error;
+	/* Acquire: pairs with the frontend's release of req_prod (A). */
+	return back_check(r, __atomic_load_n(&r->sring->req_prod,
+					     __ATOMIC_ACQUIRE));
 }
 
 int pvio_ring_back_consume(struct pvio_ring *r, void *reqs, unsigned int max)
@@ -341,9 +355,9 @@ int pvio_ring_back_final_check(struct pvio_ring *r)
 
 	if (n != 0)
 		return n;
-	/* Relaxed: ordered before the re-check by F2 just below. */
-	__atomic_store_n(&r->sring->req_event, r->cons + 1, __ATOMIC_RELAXED);
-	/* F2: pairs with F1 in the frontend's push(). */
-	atomic_thread_fence(memory_order_seq_cst);
-	return pvio_ring_back_pending(r);
+	/* S2: pairs with S1 in the frontend's push(); the re-load is also
+	 * the acquire of (A). */
+	__atomic_store_n(&r->sring->req_event, r->cons + 1, __ATOMIC_SEQ_CST);
+	return back_check(r, __atomic_load_n(&r->sring->req_prod,
+					     __ATOMIC_SEQ_CST));
 }
