@@ -24,14 +24,22 @@ struct slot_hdr {
 	uint32_t pad;
 };
 
+/* Bytes per slot, or 0 if that does not fit in a size_t. */
 static size_t slot_bytes(size_t shadow_size)
 {
+	if (shadow_size > SIZE_MAX - sizeof(struct slot_hdr) - 7)
+		return 0;
 	return (sizeof(struct slot_hdr) + shadow_size + 7) & ~(size_t)7;
 }
 
 size_t pvio_reqid_mem_size(uint32_t nslots, size_t shadow_size)
 {
-	return (size_t)nslots * slot_bytes(shadow_size);
+	size_t per = slot_bytes(shadow_size);
+
+	/* 0 for an impossible size: 32-bit guests have a small size_t. */
+	if (per == 0 || nslots > SIZE_MAX / per)
+		return 0;
+	return (size_t)nslots * per;
 }
 
 static struct slot_hdr *hdr(const struct pvio_reqid_table *t, uint32_t i)
@@ -63,6 +71,7 @@ int pvio_reqid_init(struct pvio_reqid_table *t, void *mem, size_t mem_size,
 	if (t == NULL || mem == NULL || ((uintptr_t)mem & 7) != 0 ||
 	    nslots == 0 || nslots == NIL || id_bits == 0 || id_bits > 64 ||
 	    shadow_size > UINT32_MAX ||
+	    pvio_reqid_mem_size(nslots, shadow_size) == 0 ||
 	    mem_size < pvio_reqid_mem_size(nslots, shadow_size))
 		return -PVIO_EINVAL;
 	while (bits < 32 && ((uint64_t)1 << bits) < nslots)
@@ -120,8 +129,11 @@ static int64_t find(const struct pvio_reqid_table *t, uint64_t id)
 	i = (uint32_t)(id & slot_mask);
 	if (i >= t->nslots)
 		return -PVIO_ENOENT;
-	/* The slot remembers the last id it issued, live or not. */
-	if (make_id(t, i) != id)
+	/*
+	 * The slot remembers the last id it issued, live or not; a slot
+	 * that never issued one (generation 0) knows no id at all.
+	 */
+	if (hdr(t, i)->gen == 0 || make_id(t, i) != id)
 		return -PVIO_ENOENT; /* never issued, or an older generation */
 	if (!hdr(t, i)->inflight)
 		return -PVIO_EALREADY; /* issued and already completed */

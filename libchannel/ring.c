@@ -80,9 +80,11 @@ int pvio_ring_front_init(struct pvio_ring *r, void *shared, size_t bytes,
 	if (err)
 		return err;
 	/*
-	 * The backend cannot be attached yet (it learns of the ring only
-	 * after we publish its grant), so plain stores suffice; the grant
-	 * publication orders them.
+	 * The backend learns of this page only when we publish its grant
+	 * (and, on reconnection, only after the old grant was revoked), so
+	 * no peer reads it now: plain stores suffice, ordered by the
+	 * grant publication.  Re-initialising a page a backend still maps
+	 * is a caller bug this function cannot detect.
 	 */
 	pvio__memset(s, 0, PVIO_RING_HEADER_SIZE);
 	s->req_prod = start;

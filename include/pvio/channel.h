@@ -8,7 +8,8 @@
  * by the caller and must outlive the ring; the library allocates nothing.
  *
  * Everything the peer writes is hostile.  The library reads the peer's
- * producer index once per call, validates it against its private state,
+ * producer index into a local, validates that value against its private
+ * state and uses only it (a final check reads it twice, checking each),
  * copies entries into caller memory exactly once (with a compiler barrier
  * after the copy, so that the caller's validation and use see only the
  * copy), and never reads or writes outside the ring whatever the indexes

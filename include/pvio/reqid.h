@@ -40,7 +40,10 @@ struct pvio_reqid_table {
 	uint32_t inflight;
 };
 
-/* Bytes of memory a table of nslots slots with shadow_size-byte shadows needs. */
+/*
+ * Bytes of memory a table of nslots slots with shadow_size-byte shadows
+ * needs; 0 if that does not fit in a size_t.
+ */
 size_t pvio_reqid_mem_size(uint32_t nslots, size_t shadow_size);
 
 /*
@@ -59,9 +62,9 @@ int pvio_reqid_init(struct pvio_reqid_table *t, void *mem, size_t mem_size,
 int pvio_reqid_alloc(struct pvio_reqid_table *t, uint64_t *id, void **shadow);
 
 /*
- * Look up an in-flight id (e.g. from a response).  -ENOENT if the id names
- * no slot or a stale generation, -EALREADY if its slot is not in flight
- * (a duplicate response).
+ * Look up an in-flight id (e.g. from a response).  -ENOENT if the id was
+ * never issued (or names an older generation of its slot), -EALREADY if
+ * it was issued and has already completed (a duplicate response).
  */
 int pvio_reqid_lookup(const struct pvio_reqid_table *t, uint64_t id,
 		      void **shadow);

@@ -48,6 +48,12 @@ static void test_init_args(void **state)
 	assert_int_equal(pvio_reqid_init(&t, mem, sizeof(mem), 16, 0, 4), 0);
 	assert_int_equal(pvio_reqid_init(&t, (char *)mem + 1, 100, 2, 8, 64),
 			 -EINVAL);
+	/* Sizes that overflow size_t are refused, not wrapped. */
+	assert_int_equal(pvio_reqid_mem_size(2, SIZE_MAX - 4), 0);
+	assert_int_equal(pvio_reqid_mem_size(UINT32_MAX - 1, SIZE_MAX / 4), 0);
+	assert_int_equal(pvio_reqid_init(&t, mem, sizeof(mem), 2,
+					 SIZE_MAX - 4, 64),
+			 -EINVAL);
 }
 
 static void test_alloc_until_full(void **state)
@@ -120,6 +126,11 @@ static void test_unknown_and_stale(void **state)
 	assert_int_equal(pvio_reqid_complete(&f->t, a, NULL), -ENOENT);
 	assert_int_equal(pvio_reqid_inflight(&f->t), 1);
 	assert_int_equal(pvio_reqid_complete(&f->t, b, NULL), 0);
+
+	/* Slots that never issued an id know none, even "gen 0" ones. */
+	for (uint64_t never = 1; never < N; never++)
+		assert_int_equal(pvio_reqid_lookup(&f->t, never, &sh),
+				 -ENOENT);
 
 	/* A table of 24 slots: slot numbers 24..31 are unknown. */
 	struct fixture *g = make(24, 8, 64);

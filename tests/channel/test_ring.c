@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,24 +22,32 @@
 #define PAGE 4096u
 
 /*
- * A ring of 'pages' pages followed by an inaccessible guard page, so that
- * any access beyond the ring faults whatever the indexes say.
+ * A ring sized for 'pages' pages but trimmed to exactly its header and
+ * slots, placed so that its last slot ends where an inaccessible guard
+ * page begins, with another guard page before the header: any access
+ * outside the ring faults, whatever the indexes say.
  */
 struct guarded {
-	unsigned char *base;
+	unsigned char *base; /* the whole mapping */
 	size_t len;
+	unsigned char *ring; /* the ring inside it */
+	size_t bytes;        /* 64 + size * T_ENTRY, nothing to spare */
 };
 
 static void *guarded_ring(struct guarded *g, unsigned int pages)
 {
-	g->len = (size_t)(pages + 1) * PAGE;
+	size_t span = (size_t)pages * PAGE;
+
+	g->bytes = 64 + (size_t)PVIO_RING_ENTRIES(span, T_ENTRY) * T_ENTRY;
+	g->len = span + 2 * PAGE;
 	g->base = mmap(NULL, g->len, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	assert_true(g->base != MAP_FAILED);
-	assert_int_equal(mprotect(g->base + (size_t)pages * PAGE, PAGE,
-				  PROT_NONE),
-			 0);
-	return g->base;
+	assert_int_equal(mprotect(g->base, PAGE, PROT_NONE), 0);
+	assert_int_equal(mprotect(g->base + PAGE + span, PAGE, PROT_NONE), 0);
+	g->ring = g->base + PAGE + span - g->bytes;
+	assert_true(((uintptr_t)g->ring & 7) == 0);
+	return g->ring;
 }
 
 static void guarded_free(struct guarded *g)
@@ -57,11 +66,11 @@ static void pair_init(struct pair *p, unsigned int pages, uint32_t start)
 {
 	void *mem = guarded_ring(&p->g, pages);
 
-	assert_int_equal(pvio_ring_front_init(&p->f.ring, mem, pages * PAGE,
+	assert_int_equal(pvio_ring_front_init(&p->f.ring, mem, p->g.bytes,
 					      T_ENTRY, sizeof(struct t_req),
 					      sizeof(struct t_rsp), start),
 			 0);
-	assert_int_equal(pvio_ring_back_attach(&p->b.ring, mem, pages * PAGE,
+	assert_int_equal(pvio_ring_back_attach(&p->b.ring, mem, p->g.bytes,
 					       T_ENTRY, sizeof(struct t_req),
 					       sizeof(struct t_rsp), start),
 			 0);
@@ -144,9 +153,9 @@ static void test_init_layout(void **state)
 
 	(void)state;
 	pair_init(&p, 1, 0);
-	memset(p.g.base, 0xa5, PAGE);
+	memset(p.g.ring, 0xa5, p.g.bytes);
 	/* Re-init over garbage: the frontend must set every header byte. */
-	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.base, PAGE,
+	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, p.g.bytes,
 					      T_ENTRY, sizeof(struct t_req),
 					      sizeof(struct t_rsp), 0),
 			 0);
@@ -155,29 +164,29 @@ static void test_init_layout(void **state)
 	assert_int_equal(p.s->req_event, 1);
 	assert_int_equal(p.s->rsp_event, 1);
 	for (unsigned int i = 16; i < 64; i++)
-		assert_int_equal(p.g.base[i], 0);
+		assert_int_equal(p.g.ring[i], 0);
 	assert_int_equal(pvio_ring_size(&p.f.ring), 64); /* 100 rounded down */
 	assert_int_equal(pvio_ring_front_free(&p.f.ring), 64);
 
 	/* Attaching never writes the shared page. */
 	unsigned char before[PAGE];
-	memcpy(before, p.g.base, PAGE);
-	assert_int_equal(pvio_ring_back_attach(&p.b.ring, p.g.base, PAGE,
+	memcpy(before, p.g.ring, p.g.bytes);
+	assert_int_equal(pvio_ring_back_attach(&p.b.ring, p.g.ring, p.g.bytes,
 					       T_ENTRY, sizeof(struct t_req),
 					       sizeof(struct t_rsp), 0),
 			 0);
-	assert_memory_equal(before, p.g.base, PAGE);
+	assert_memory_equal(before, p.g.ring, p.g.bytes);
 
 	/* Bad geometry. */
-	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.base, 100,
+	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, 100,
 					      T_ENTRY, sizeof(struct t_req),
 					      sizeof(struct t_rsp), 0),
 			 -EINVAL);
-	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.base, PAGE, 8,
+	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, p.g.bytes, 8,
 					      sizeof(struct t_req),
 					      sizeof(struct t_rsp), 0),
 			 -EINVAL);
-	assert_int_equal(pvio_ring_back_attach(&p.b.ring, p.g.base + 1, PAGE,
+	assert_int_equal(pvio_ring_back_attach(&p.b.ring, p.g.ring + 1, p.g.bytes,
 					       T_ENTRY, sizeof(struct t_req),
 					       sizeof(struct t_rsp), 0),
 			 -EINVAL);
@@ -448,31 +457,74 @@ static void test_hostile_shared_indexes_ignored(void **state)
 	guarded_free(&p.g);
 }
 
+/* A request whose fields are all derived from one number. */
+static bool req_matches(const struct t_req *q, uint64_t seq)
+{
+	struct t_req want = mkreq(seq);
+
+	return memcmp(q, &want, sizeof(want)) == 0;
+}
+
 static void test_random_hostile_fuzz(void **state)
 {
 	uint64_t rng = 0x1234567;
+	int accepted = 0, refused = 0;
 
 	(void)state;
 	/*
-	 * Random indexes from a hostile peer, on rings that end at a guard
-	 * page: whatever happens must be a clean count or -EPROTO, and
-	 * never a fault.
+	 * A hostile peer's producer index, drawn around the legal window so
+	 * that both outcomes occur, on rings that end at a guard page: the
+	 * result must be exactly what the index allows (a count, with the
+	 * right bytes) or -EPROTO, and never a fault.
 	 */
 	for (int iter = 0; iter < 20000; iter++) {
 		struct pair p;
-		struct t_req got[64];
-		struct t_rsp rgot[64];
+		struct t_req q[64], got[64];
+		struct t_rsp a[64], rgot[64];
+		uint32_t start = (uint32_t)t_rand(&rng);
+		uint32_t pushed = (uint32_t)(t_rand(&rng) % 65);
+		int32_t d;
 		int n;
 
-		pair_init(&p, 1, (uint32_t)t_rand(&rng));
-		p.s->req_prod = (uint32_t)t_rand(&rng);
-		p.s->rsp_prod = (uint32_t)t_rand(&rng);
+		pair_init(&p, 1, start);
+		for (uint32_t i = 0; i < pushed; i++)
+			q[i] = mkreq(i);
+		assert_int_equal(pvio_t_front_produce(&p.f, q, pushed),
+				 (int)pushed);
+		pvio_ring_front_push(&p.f.ring);
+
+		/* Backend side: req_prod anywhere in start-64 .. start+128. */
+		d = (int32_t)(t_rand(&rng) % 193) - 64;
+		p.s->req_prod = start + (uint32_t)d;
 		n = pvio_t_back_consume(&p.b, got, 64);
-		assert_true(n == -EPROTO || (n >= 0 && n <= 64));
+		if (d < 0 || d > 64) {
+			assert_int_equal(n, -EPROTO);
+			refused++;
+			guarded_free(&p.g);
+			continue;
+		}
+		assert_int_equal(n, d);
+		accepted++;
+		/* Slots below 'pushed' hold real requests. */
+		for (int i = 0; i < n && (uint32_t)i < pushed; i++)
+			assert_true(req_matches(&got[i], (uint64_t)i));
+
+		/* Frontend side: answer, then forge rsp_prod around it. */
+		for (int i = 0; i < n; i++)
+			a[i] = (struct t_rsp){.id = (uint64_t)i};
+		pvio_t_back_produce(&p.b, a, (unsigned int)n);
+		pvio_ring_back_push(&p.b.ring);
+		d = (int32_t)(t_rand(&rng) % 193) - 64;
+		p.s->rsp_prod = start + (uint32_t)d;
 		n = pvio_t_front_consume(&p.f, rgot, 64);
-		assert_true(n == -EPROTO || n == 0);
+		if (d < 0 || (uint32_t)d > pushed)
+			assert_int_equal(n, -EPROTO);
+		else
+			assert_int_equal(n, d);
 		guarded_free(&p.g);
 	}
+	/* Both outcomes must really have been exercised. */
+	assert_true(accepted > 1000 && refused > 1000);
 }
 
 int main(void)
