@@ -79,11 +79,11 @@ static int backend(struct demo *d)
 			memset(&rsp[i], 0, sizeof(rsp[i])); /* padding too */
 			rsp[i].id = q->id;
 			rsp[i].operation = q->operation;
-			rsp[i].status = q->operation == BLKIF_OP_READ ||
-							q->operation ==
-								BLKIF_OP_WRITE
-						? BLKIF_RSP_OKAY
-						: BLKIF_RSP_EOPNOTSUPP;
+			rsp[i].status =
+				q->operation == BLKIF_OP_READ ||
+						q->operation == BLKIF_OP_WRITE
+					? BLKIF_RSP_OKAY
+					: BLKIF_RSP_EOPNOTSUPP;
 		}
 		if (n > 0) {
 			pvio_blkif_back_produce(&b, rsp, (unsigned int)n);
@@ -132,9 +132,10 @@ static void frontend(struct demo *d)
 
 		while (sent < REQUESTS && pvio_ring_front_free(&f.ring) > n &&
 		       pvio_reqid_alloc(&ids, &q[n].id, &shadow) == 0) {
-			memset(&q[n], 0, offsetof(struct pvio_blkif_request, id));
-			q[n].operation = sent % 3 ? BLKIF_OP_READ
-						  : BLKIF_OP_WRITE;
+			memset(&q[n], 0,
+			       offsetof(struct pvio_blkif_request, id));
+			q[n].operation =
+				sent % 3 ? BLKIF_OP_READ : BLKIF_OP_WRITE;
 			q[n].sector_number = sent * 8;
 			memcpy(shadow, &q[n], sizeof(q[n]));
 			n++;
@@ -178,8 +179,8 @@ static void frontend(struct demo *d)
 	printf("[front] %lu requests answered and matched to their shadows; "
 	       "%lu answered before an older one (out of order)\n",
 	       done, out_of_order);
-	printf("[front] notifications sent: %lu (%.3f per request)\n",
-	       notifies, (double)notifies / (double)REQUESTS);
+	printf("[front] notifications sent: %lu (%.3f per request)\n", notifies,
+	       (double)notifies / (double)REQUESTS);
 
 	/* Now misbehave: claim 1000 requests in a 32-slot ring. */
 	printf("[front] turning hostile: req_prod += 1000\n");

@@ -10,16 +10,16 @@
  */
 #include <stdint.h>
 
+#include "channel_private.h"
 #include "pvio/errno.h"
 #include "pvio/reqid.h"
-#include "channel_private.h"
 
 #define NIL UINT32_MAX
 
 struct slot_hdr {
-	uint64_t gen;      /* generation of the id now (or last) issued */
-	uint32_t prev;     /* in-flight list, or unused */
-	uint32_t next;     /* in-flight list, or the free list */
+	uint64_t gen;	   /* generation of the id now (or last) issued */
+	uint32_t prev;	   /* in-flight list, or unused */
+	uint32_t next;	   /* in-flight list, or the free list */
 	uint32_t inflight; /* 1 while the id is outstanding */
 	uint32_t pad;
 };
@@ -152,8 +152,7 @@ int pvio_reqid_lookup(const struct pvio_reqid_table *t, uint64_t id,
 	return 0;
 }
 
-int pvio_reqid_complete(struct pvio_reqid_table *t, uint64_t id,
-			void **shadow)
+int pvio_reqid_complete(struct pvio_reqid_table *t, uint64_t id, void **shadow)
 {
 	int64_t found = find(t, id);
 	struct slot_hdr *h;
@@ -185,8 +184,8 @@ uint32_t pvio_reqid_inflight(const struct pvio_reqid_table *t)
 	return t->inflight;
 }
 
-int pvio_reqid_next_inflight(const struct pvio_reqid_table *t,
-			     uint64_t *cursor, uint64_t *id, void **shadow)
+int pvio_reqid_next_inflight(const struct pvio_reqid_table *t, uint64_t *cursor,
+			     uint64_t *id, void **shadow)
 {
 	/* The cursor holds the next slot + 1; 0 means "from the oldest". */
 	uint32_t i = *cursor == 0 ? t->oldest : (uint32_t)(*cursor - 1);

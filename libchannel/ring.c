@@ -24,9 +24,9 @@
  */
 #include <stdatomic.h>
 
+#include "channel_private.h"
 #include "pvio/channel.h"
 #include "pvio/errno.h"
-#include "channel_private.h"
 
 int pvio_ring_entries(size_t bytes, size_t entry_size)
 {
@@ -296,8 +296,8 @@ int pvio_ring_front_pending(struct pvio_ring *r)
 		return r->error;
 	/* Acquire: pairs with the backend's release of rsp_prod (A), so the
 	 * response slots are read after the index. */
-	return front_check(r, __atomic_load_n(&r->sring->rsp_prod,
-					      __ATOMIC_ACQUIRE));
+	return front_check(
+		r, __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_ACQUIRE));
 }
 
 int pvio_ring_front_consume(struct pvio_ring *r, void *rsps, unsigned int max)
@@ -324,8 +324,8 @@ int pvio_ring_front_final_check(struct pvio_ring *r)
 	 * pairs with S1 in the backend's push().  The re-load is also the
 	 * acquire of (A). */
 	__atomic_store_n(&r->sring->rsp_event, r->cons + 1, __ATOMIC_SEQ_CST);
-	return front_check(r, __atomic_load_n(&r->sring->rsp_prod,
-					      __ATOMIC_SEQ_CST));
+	return front_check(
+		r, __atomic_load_n(&r->sring->rsp_prod, __ATOMIC_SEQ_CST));
 }
 
 /* --- backend ----------------------------------------------------------- */
@@ -358,8 +358,8 @@ int pvio_ring_back_pending(struct pvio_ring *r)
 	if (r->error)
 		return r->error;
 	/* Acquire: pairs with the frontend's release of req_prod (A). */
-	return back_check(r, __atomic_load_n(&r->sring->req_prod,
-					     __ATOMIC_ACQUIRE));
+	return back_check(
+		r, __atomic_load_n(&r->sring->req_prod, __ATOMIC_ACQUIRE));
 }
 
 int pvio_ring_back_consume(struct pvio_ring *r, void *reqs, unsigned int max)
@@ -405,6 +405,6 @@ int pvio_ring_back_final_check(struct pvio_ring *r)
 	/* S2: pairs with S1 in the frontend's push(); the re-load is also
 	 * the acquire of (A). */
 	__atomic_store_n(&r->sring->req_event, r->cons + 1, __ATOMIC_SEQ_CST);
-	return back_check(r, __atomic_load_n(&r->sring->req_prod,
-					     __ATOMIC_SEQ_CST));
+	return back_check(
+		r, __atomic_load_n(&r->sring->req_prod, __ATOMIC_SEQ_CST));
 }

@@ -41,11 +41,11 @@ extern "C" {
  */
 struct pvio_ring {
 	struct pvio_sring_header *sring; /* shared header (hostile) */
-	unsigned char *entries;          /* shared slot 0 (hostile) */
-	uint32_t size;                   /* entries, a power of two */
-	uint32_t entry_size;             /* bytes per slot (sizeof union) */
-	uint32_t req_size;               /* bytes copied per request */
-	uint32_t rsp_size;               /* bytes copied per response */
+	unsigned char *entries;		 /* shared slot 0 (hostile) */
+	uint32_t size;			 /* entries, a power of two */
+	uint32_t entry_size;		 /* bytes per slot (sizeof union) */
+	uint32_t req_size;		 /* bytes copied per request */
+	uint32_t rsp_size;		 /* bytes copied per response */
 	/* front: req_prod_pvt, back: rsp_prod_pvt. */
 	pvio_ring_idx_t prod_pvt;
 	/* front: rsp_cons, back: req_cons. */
@@ -117,8 +117,7 @@ int pvio_ring_front_pending(struct pvio_ring *r);
  * Copy up to max responses into 'rsps' (rsp_size bytes each) and consume
  * them.  Returns the number copied or -EPROTO.
  */
-int pvio_ring_front_consume(struct pvio_ring *r, void *rsps,
-			    unsigned int max);
+int pvio_ring_front_consume(struct pvio_ring *r, void *rsps, unsigned int max);
 
 /*
  * Final check before sleeping: returns >0 if responses are waiting;
@@ -175,50 +174,50 @@ int pvio_ring_back_final_check(struct pvio_ring *r);
  *   pvio_blkif_back_produce(b, const rsp_t *, n)
  * and the untyped calls work on &f->ring / &b->ring.
  */
-#define PVIO_CHANNEL_DEFINE(name, req_t, rsp_t)                               \
-	struct pvio_##name##_front {                                          \
-		struct pvio_ring ring;                                        \
-	};                                                                    \
-	struct pvio_##name##_back {                                           \
-		struct pvio_ring ring;                                        \
-	};                                                                    \
-	static inline int pvio_##name##_front_init(                           \
-		struct pvio_##name##_front *f, void *shared, size_t bytes)    \
-	{                                                                     \
-		return pvio_ring_front_init(                                  \
-			&f->ring, shared, bytes,                              \
-			sizeof(union pvio_##name##_sring_entry),              \
-			sizeof(req_t), sizeof(rsp_t), 0);                     \
-	}                                                                     \
-	static inline int pvio_##name##_front_produce(                        \
-		struct pvio_##name##_front *f, const req_t *reqs,             \
-		unsigned int n)                                               \
-	{                                                                     \
-		return pvio_ring_front_produce(&f->ring, reqs, n);            \
-	}                                                                     \
-	static inline int pvio_##name##_front_consume(                        \
-		struct pvio_##name##_front *f, rsp_t *rsps, unsigned int max) \
-	{                                                                     \
-		return pvio_ring_front_consume(&f->ring, rsps, max);          \
-	}                                                                     \
-	static inline int pvio_##name##_back_attach(                          \
-		struct pvio_##name##_back *b, void *shared, size_t bytes)     \
-	{                                                                     \
-		return pvio_ring_back_attach(                                 \
-			&b->ring, shared, bytes,                              \
-			sizeof(union pvio_##name##_sring_entry),              \
-			sizeof(req_t), sizeof(rsp_t), 0);                     \
-	}                                                                     \
-	static inline int pvio_##name##_back_consume(                         \
-		struct pvio_##name##_back *b, req_t *reqs, unsigned int max)  \
-	{                                                                     \
-		return pvio_ring_back_consume(&b->ring, reqs, max);           \
-	}                                                                     \
-	static inline int pvio_##name##_back_produce(                         \
-		struct pvio_##name##_back *b, const rsp_t *rsps,              \
-		unsigned int n)                                               \
-	{                                                                     \
-		return pvio_ring_back_produce(&b->ring, rsps, n);             \
+#define PVIO_CHANNEL_DEFINE(name, req_t, rsp_t)                                \
+	struct pvio_##name##_front {                                           \
+		struct pvio_ring ring;                                         \
+	};                                                                     \
+	struct pvio_##name##_back {                                            \
+		struct pvio_ring ring;                                         \
+	};                                                                     \
+	static inline int pvio_##name##_front_init(                            \
+		struct pvio_##name##_front *f, void *shared, size_t bytes)     \
+	{                                                                      \
+		return pvio_ring_front_init(                                   \
+			&f->ring, shared, bytes,                               \
+			sizeof(union pvio_##name##_sring_entry),               \
+			sizeof(req_t), sizeof(rsp_t), 0);                      \
+	}                                                                      \
+	static inline int pvio_##name##_front_produce(                         \
+		struct pvio_##name##_front *f, const req_t *reqs,              \
+		unsigned int n)                                                \
+	{                                                                      \
+		return pvio_ring_front_produce(&f->ring, reqs, n);             \
+	}                                                                      \
+	static inline int pvio_##name##_front_consume(                         \
+		struct pvio_##name##_front *f, rsp_t *rsps, unsigned int max)  \
+	{                                                                      \
+		return pvio_ring_front_consume(&f->ring, rsps, max);           \
+	}                                                                      \
+	static inline int pvio_##name##_back_attach(                           \
+		struct pvio_##name##_back *b, void *shared, size_t bytes)      \
+	{                                                                      \
+		return pvio_ring_back_attach(                                  \
+			&b->ring, shared, bytes,                               \
+			sizeof(union pvio_##name##_sring_entry),               \
+			sizeof(req_t), sizeof(rsp_t), 0);                      \
+	}                                                                      \
+	static inline int pvio_##name##_back_consume(                          \
+		struct pvio_##name##_back *b, req_t *reqs, unsigned int max)   \
+	{                                                                      \
+		return pvio_ring_back_consume(&b->ring, reqs, max);            \
+	}                                                                      \
+	static inline int pvio_##name##_back_produce(                          \
+		struct pvio_##name##_back *b, const rsp_t *rsps,               \
+		unsigned int n)                                                \
+	{                                                                      \
+		return pvio_ring_back_produce(&b->ring, rsps, n);              \
 	}
 
 #ifdef __cplusplus

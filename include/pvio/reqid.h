@@ -29,7 +29,7 @@ extern "C" {
 /* Public for embedding; the fields are private to the library. */
 struct pvio_reqid_table {
 	unsigned char *mem;
-	size_t slot_bytes;    /* bytes per slot: header + shadow, rounded */
+	size_t slot_bytes; /* bytes per slot: header + shadow, rounded */
 	uint32_t nslots;
 	uint32_t slot_bits;   /* bits of an id that name the slot */
 	uint32_t id_bits;     /* width of ids on the wire */
@@ -73,8 +73,7 @@ int pvio_reqid_lookup(const struct pvio_reqid_table *t, uint64_t id,
  * Complete an id: as lookup, then free the slot.  *shadow (if non-NULL)
  * receives the shadow, valid until the slot is allocated again.
  */
-int pvio_reqid_complete(struct pvio_reqid_table *t, uint64_t id,
-			void **shadow);
+int pvio_reqid_complete(struct pvio_reqid_table *t, uint64_t id, void **shadow);
 
 /* Number of ids in flight. */
 uint32_t pvio_reqid_inflight(const struct pvio_reqid_table *t);
@@ -84,8 +83,8 @@ uint32_t pvio_reqid_inflight(const struct pvio_reqid_table *t);
  * *cursor = 0; each call yields one id and its shadow and returns 1, then
  * 0 when done.  The table must not be changed during the iteration.
  */
-int pvio_reqid_next_inflight(const struct pvio_reqid_table *t,
-			     uint64_t *cursor, uint64_t *id, void **shadow);
+int pvio_reqid_next_inflight(const struct pvio_reqid_table *t, uint64_t *cursor,
+			     uint64_t *id, void **shadow);
 
 #ifdef __cplusplus
 }

@@ -51,9 +51,9 @@ static void test_init_args(void **state)
 	/* Sizes that overflow size_t are refused, not wrapped. */
 	assert_int_equal(pvio_reqid_mem_size(2, SIZE_MAX - 4), 0);
 	assert_int_equal(pvio_reqid_mem_size(UINT32_MAX - 1, SIZE_MAX / 4), 0);
-	assert_int_equal(pvio_reqid_init(&t, mem, sizeof(mem), 2,
-					 SIZE_MAX - 4, 64),
-			 -EINVAL);
+	assert_int_equal(
+		pvio_reqid_init(&t, mem, sizeof(mem), 2, SIZE_MAX - 4, 64),
+		-EINVAL);
 }
 
 static void test_alloc_until_full(void **state)
@@ -129,8 +129,7 @@ static void test_unknown_and_stale(void **state)
 
 	/* Slots that never issued an id know none, even "gen 0" ones. */
 	for (uint64_t never = 1; never < N; never++)
-		assert_int_equal(pvio_reqid_lookup(&f->t, never, &sh),
-				 -ENOENT);
+		assert_int_equal(pvio_reqid_lookup(&f->t, never, &sh), -ENOENT);
 
 	/* A table of 24 slots: slot numbers 24..31 are unknown. */
 	struct fixture *g = make(24, 8, 64);
@@ -215,9 +214,9 @@ static void test_random_model(void **state)
 			assert_int_equal(
 				pvio_reqid_complete(&f->t, live[k], &got), 0);
 			assert_true(*(uint64_t *)got == live[k]);
-			assert_int_equal(pvio_reqid_complete(&f->t, live[k],
-							     NULL),
-					 -EALREADY);
+			assert_int_equal(
+				pvio_reqid_complete(&f->t, live[k], NULL),
+				-EALREADY);
 			live[k] = live[--nlive];
 		}
 		assert_int_equal(pvio_reqid_inflight(&f->t), (uint32_t)nlive);

@@ -31,7 +31,7 @@ struct guarded {
 	unsigned char *base; /* the whole mapping */
 	size_t len;
 	unsigned char *ring; /* the ring inside it */
-	size_t bytes;        /* 64 + size * T_ENTRY, nothing to spare */
+	size_t bytes;	     /* 64 + size * T_ENTRY, nothing to spare */
 };
 
 static void *guarded_ring(struct guarded *g, unsigned int pages)
@@ -178,17 +178,17 @@ static void test_init_layout(void **state)
 	assert_memory_equal(before, p.g.ring, p.g.bytes);
 
 	/* Bad geometry. */
-	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, 100,
-					      T_ENTRY, sizeof(struct t_req),
+	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, 100, T_ENTRY,
+					      sizeof(struct t_req),
 					      sizeof(struct t_rsp), 0),
 			 -EINVAL);
 	assert_int_equal(pvio_ring_front_init(&p.f.ring, p.g.ring, p.g.bytes, 8,
 					      sizeof(struct t_req),
 					      sizeof(struct t_rsp), 0),
 			 -EINVAL);
-	assert_int_equal(pvio_ring_back_attach(&p.b.ring, p.g.ring + 1, p.g.bytes,
-					       T_ENTRY, sizeof(struct t_req),
-					       sizeof(struct t_rsp), 0),
+	assert_int_equal(pvio_ring_back_attach(
+				 &p.b.ring, p.g.ring + 1, p.g.bytes, T_ENTRY,
+				 sizeof(struct t_req), sizeof(struct t_rsp), 0),
 			 -EINVAL);
 	guarded_free(&p.g);
 }
@@ -241,8 +241,8 @@ static void test_multi_page(void **state)
 
 		pair_init(&p, pages, UINT32_MAX - 5);
 		size = pvio_ring_size(&p.f.ring);
-		assert_int_equal(size, PVIO_RING_ENTRIES(pages * PAGE,
-							 T_ENTRY));
+		assert_int_equal(size,
+				 PVIO_RING_ENTRIES(pages * PAGE, T_ENTRY));
 		/* Fill the whole ring several times over. */
 		for (unsigned int round = 0; round < 3 * size / 256 + 3;
 		     round++)
@@ -313,8 +313,8 @@ static void test_hostile_req_prod_overflow(void **state)
 
 static void test_hostile_req_prod_extremes(void **state)
 {
-	static const uint32_t bad[] = {65,	   UINT32_MAX, 0x80000000u,
-				       0x7fffffffu, 1000};
+	static const uint32_t bad[] = {65, UINT32_MAX, 0x80000000u, 0x7fffffffu,
+				       1000};
 
 	(void)state;
 	for (unsigned int i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -399,8 +399,7 @@ static void test_hostile_rsp_prod(void **state)
 		pvio_ring_front_push(&p.f.ring);
 		/* 3 published requests: at most 3 responses may appear. */
 		p.s->rsp_prod = bad[i];
-		assert_int_equal(pvio_t_front_consume(&p.f, rgot, 64),
-				 -EPROTO);
+		assert_int_equal(pvio_t_front_consume(&p.f, rgot, 64), -EPROTO);
 		assert_int_equal(pvio_ring_error(&p.f.ring), -EPROTO);
 		assert_int_equal(pvio_ring_front_free(&p.f.ring), 0);
 		assert_int_equal(pvio_t_front_produce(&p.f, q, 1), -EPROTO);

@@ -59,7 +59,8 @@ static unsigned int front_produce(struct world *w, unsigned int n)
 	unsigned int done = 0;
 
 	for (; done < n; done++) {
-		q = (struct t_req){.id = w->next_seq, .seq = w->next_seq,
+		q = (struct t_req){.id = w->next_seq,
+				   .seq = w->next_seq,
 				   .payload = {w->next_seq * 7, ~w->next_seq}};
 		q.csum = t_csum(&q);
 		if (w->front_impl == XEN) {
@@ -197,19 +198,19 @@ static uint64_t run(enum impl fi, enum impl bi, unsigned int pages,
 
 		XEN_FRONT_RING_INIT(&w->xf, s, w->bytes);
 	} else {
-		assert_int_equal(pvio_ring_front_init(
-					 &w->pf, w->page, w->bytes, T_ENTRY,
-					 sizeof(struct t_req),
-					 sizeof(struct t_rsp), 0),
+		assert_int_equal(pvio_ring_front_init(&w->pf, w->page, w->bytes,
+						      T_ENTRY,
+						      sizeof(struct t_req),
+						      sizeof(struct t_rsp), 0),
 				 0);
 	}
 	if (bi == XEN)
 		BACK_RING_INIT(&w->xb, (struct xt_sring *)w->page, w->bytes);
 	else
-		assert_int_equal(pvio_ring_back_attach(
-					 &w->pb, w->page, w->bytes, T_ENTRY,
-					 sizeof(struct t_req),
-					 sizeof(struct t_rsp), 0),
+		assert_int_equal(pvio_ring_back_attach(&w->pb, w->page,
+						       w->bytes, T_ENTRY,
+						       sizeof(struct t_req),
+						       sizeof(struct t_rsp), 0),
 				 0);
 
 	while (w->next_rsp_seq < TOTAL) {
@@ -219,10 +220,12 @@ static uint64_t run(enum impl fi, enum impl bi, unsigned int pages,
 		switch (r % 6) {
 		case 0:
 			if (w->next_seq < TOTAL)
-				front_produce(w, k < TOTAL - w->next_seq
-							 ? k
-							 : (unsigned int)(TOTAL -
-									  w->next_seq));
+				front_produce(
+					w,
+					k < TOTAL - w->next_seq
+						? k
+						: (unsigned int)(TOTAL -
+								 w->next_seq));
 			break;
 		case 1:
 			front_push(w);

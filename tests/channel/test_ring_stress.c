@@ -200,11 +200,12 @@ static void *backend(void *arg)
 		 * (which may be waiting for slots) always progresses.
 		 */
 		unsigned int n = 0;
-		unsigned int k = got == 0 ? nheld
-					  : (unsigned int)(t_rand(&rng) %
-							   (nheld + 1));
+		unsigned int k =
+			got == 0 ? nheld
+				 : (unsigned int)(t_rand(&rng) % (nheld + 1));
 		while (n < k) {
-			unsigned int pick = (unsigned int)(t_rand(&rng) % nheld);
+			unsigned int pick =
+				(unsigned int)(t_rand(&rng) % nheld);
 
 			a[n++] = (struct t_rsp){.id = held[pick].id,
 						.csum = held[pick].csum};

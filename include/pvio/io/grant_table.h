@@ -25,9 +25,9 @@ typedef uint16_t pvio_grant_status_t;
 
 /* Version 1 entry, 8 bytes.  flags is written by both sides (cmpxchg). */
 struct pvio_grant_entry_v1 {
-	uint16_t flags;       /* GTF_* */
-	pvio_domid_t domid;   /* domain granted access */
-	uint32_t frame;       /* frame granted / frame transferred in */
+	uint16_t flags;	    /* GTF_* */
+	pvio_domid_t domid; /* domain granted access */
+	uint32_t frame;	    /* frame granted / frame transferred in */
 };
 
 #define GNTTAB_NR_RESERVED_ENTRIES 8
@@ -144,8 +144,8 @@ struct pvio_gnttab_dump_table {
 
 struct pvio_gnttab_transfer {
 	/* IN */
-	pvio_xen_pfn_t mfn;  /* caller's frame to give away */
-	pvio_domid_t domid;  /* receiving domain */
+	pvio_xen_pfn_t mfn;   /* caller's frame to give away */
+	pvio_domid_t domid;   /* receiving domain */
 	pvio_grant_ref_t ref; /* receiver's GTF_accept_transfer entry */
 	/* OUT */
 	int16_t status;
@@ -158,8 +158,8 @@ struct pvio_gnttab_transfer {
 
 struct pvio_gnttab_copy_ptr {
 	union {
-		pvio_grant_ref_t ref;  /* with GNTCOPY_*_gref */
-		pvio_xen_pfn_t gmfn;   /* the caller's own frame otherwise */
+		pvio_grant_ref_t ref; /* with GNTCOPY_*_gref */
+		pvio_xen_pfn_t gmfn;  /* the caller's own frame otherwise */
 	} u;
 	pvio_domid_t domid;
 	uint16_t offset;

@@ -51,14 +51,14 @@ struct pvio_sring_header {
  * The entry array is declared with one element, like Xen's, so that the
  * struct is valid C and C++; its real length comes from the ring size.
  */
-#define PVIO_RING_DEFINE(name, req_t, rsp_t)                                 \
-	union pvio_##name##_sring_entry {                                    \
-		req_t req;                                                   \
-		rsp_t rsp;                                                   \
-	};                                                                   \
-	struct pvio_##name##_sring {                                         \
-		struct pvio_sring_header hdr;                                \
-		union pvio_##name##_sring_entry ring[1];                     \
+#define PVIO_RING_DEFINE(name, req_t, rsp_t)                                   \
+	union pvio_##name##_sring_entry {                                      \
+		req_t req;                                                     \
+		rsp_t rsp;                                                     \
+	};                                                                     \
+	struct pvio_##name##_sring {                                           \
+		struct pvio_sring_header hdr;                                  \
+		union pvio_##name##_sring_entry ring[1];                       \
 	}
 
 /*
@@ -67,15 +67,14 @@ struct pvio_sring_header {
  * two.  A constant expression when its arguments are (Xen's
  * __CONST_RING_SIZE).
  */
-#define PVIO__RD2(x) (((x) & 0x2u) ? 0x2u : ((x) & 0x1u))
-#define PVIO__RD4(x) (((x) & 0xcu) ? PVIO__RD2((x) >> 2) << 2 : PVIO__RD2(x))
-#define PVIO__RD8(x) (((x) & 0xf0u) ? PVIO__RD4((x) >> 4) << 4 : PVIO__RD4(x))
-#define PVIO__RD16(x) \
-	(((x) & 0xff00u) ? PVIO__RD8((x) >> 8) << 8 : PVIO__RD8(x))
-#define PVIO__RD32(x) \
-	(((x) & 0xffff0000u) ? PVIO__RD16((x) >> 16) << 16 : PVIO__RD16(x))
-#define PVIO_RING_ENTRIES(bytes, entry_size) \
-	PVIO__RD32((uint32_t)(((bytes) - PVIO_RING_HEADER_SIZE) / (entry_size)))
+#define PVIO__RD2(x) (((x)&0x2u) ? 0x2u : ((x)&0x1u))
+#define PVIO__RD4(x) (((x)&0xcu) ? PVIO__RD2((x) >> 2) << 2 : PVIO__RD2(x))
+#define PVIO__RD8(x) (((x)&0xf0u) ? PVIO__RD4((x) >> 4) << 4 : PVIO__RD4(x))
+#define PVIO__RD16(x) (((x)&0xff00u) ? PVIO__RD8((x) >> 8) << 8 : PVIO__RD8(x))
+#define PVIO__RD32(x)                                                          \
+	(((x)&0xffff0000u) ? PVIO__RD16((x) >> 16) << 16 : PVIO__RD16(x))
+#define PVIO_RING_ENTRIES(bytes, entry_size)                                   \
+	PVIO__RD32((uint32_t)(((bytes)-PVIO_RING_HEADER_SIZE) / (entry_size)))
 
 #ifdef __cplusplus
 }
