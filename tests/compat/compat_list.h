@@ -88,8 +88,7 @@ F(N, union pvio_grant_entry_v2, union grant_entry_v2, sub_page.page_off)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, sub_page.length)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, sub_page.frame)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, transitive.hdr)
-F(N, union pvio_grant_entry_v2, union grant_entry_v2,
-  transitive.trans_domid)
+F(N, union pvio_grant_entry_v2, union grant_entry_v2, transitive.trans_domid)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, transitive.pad0)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, transitive.gref)
 F(N, union pvio_grant_entry_v2, union grant_entry_v2, __spacer)
@@ -109,8 +108,7 @@ C(N, GNTTABOP_swap_grant_ref)
 C(N, GNTTABOP_cache_flush)
 
 S(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref)
-F(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref,
-  host_addr)
+F(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref, host_addr)
 F(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref, flags)
 F(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref, ref)
 F(N, struct pvio_gnttab_map_grant_ref, struct gnttab_map_grant_ref, dom)
@@ -124,18 +122,14 @@ F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref,
   host_addr)
 F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref,
   dev_bus_addr)
-F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref,
-  handle)
-F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref,
-  status)
+F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref, handle)
+F(N, struct pvio_gnttab_unmap_grant_ref, struct gnttab_unmap_grant_ref, status)
 
 S(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table)
 F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table, dom)
-F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table,
-  nr_frames)
+F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table, nr_frames)
 F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table, status)
-F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table,
-  frame_list)
+F(H64, struct pvio_gnttab_setup_table, struct gnttab_setup_table, frame_list)
 
 S(N, struct pvio_gnttab_dump_table, struct gnttab_dump_table)
 F(N, struct pvio_gnttab_dump_table, struct gnttab_dump_table, dom)
@@ -174,8 +168,7 @@ F(H64, struct pvio_gnttab_copy, struct gnttab_copy, status)
 S(N, struct pvio_gnttab_query_size, struct gnttab_query_size)
 F(N, struct pvio_gnttab_query_size, struct gnttab_query_size, dom)
 F(N, struct pvio_gnttab_query_size, struct gnttab_query_size, nr_frames)
-F(N, struct pvio_gnttab_query_size, struct gnttab_query_size,
-  max_nr_frames)
+F(N, struct pvio_gnttab_query_size, struct gnttab_query_size, max_nr_frames)
 F(N, struct pvio_gnttab_query_size, struct gnttab_query_size, status)
 
 S(N, struct pvio_gnttab_unmap_and_replace, struct gnttab_unmap_and_replace)
@@ -191,16 +184,15 @@ F(N, struct pvio_gnttab_unmap_and_replace, struct gnttab_unmap_and_replace,
 S(N, struct pvio_gnttab_set_version, struct gnttab_set_version)
 F(N, struct pvio_gnttab_set_version, struct gnttab_set_version, version)
 
-S(H64, struct pvio_gnttab_get_status_frames,
-  struct gnttab_get_status_frames)
-F(H64, struct pvio_gnttab_get_status_frames,
-  struct gnttab_get_status_frames, nr_frames)
-F(H64, struct pvio_gnttab_get_status_frames,
-  struct gnttab_get_status_frames, dom)
-F(H64, struct pvio_gnttab_get_status_frames,
-  struct gnttab_get_status_frames, status)
-F(H64, struct pvio_gnttab_get_status_frames,
-  struct gnttab_get_status_frames, frame_list)
+S(H64, struct pvio_gnttab_get_status_frames, struct gnttab_get_status_frames)
+F(H64, struct pvio_gnttab_get_status_frames, struct gnttab_get_status_frames,
+  nr_frames)
+F(H64, struct pvio_gnttab_get_status_frames, struct gnttab_get_status_frames,
+  dom)
+F(H64, struct pvio_gnttab_get_status_frames, struct gnttab_get_status_frames,
+  status)
+F(H64, struct pvio_gnttab_get_status_frames, struct gnttab_get_status_frames,
+  frame_list)
 
 S(N, struct pvio_gnttab_get_version, struct gnttab_get_version)
 F(N, struct pvio_gnttab_get_version, struct gnttab_get_version, dom)
@@ -208,16 +200,12 @@ F(N, struct pvio_gnttab_get_version, struct gnttab_get_version, pad)
 F(N, struct pvio_gnttab_get_version, struct gnttab_get_version, version)
 
 S(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref)
-F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref,
-  ref_a)
-F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref,
-  ref_b)
-F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref,
-  status)
+F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref, ref_a)
+F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref, ref_b)
+F(N, struct pvio_gnttab_swap_grant_ref, struct gnttab_swap_grant_ref, status)
 
 S(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush)
-F(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush,
-  a.dev_bus_addr)
+F(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush, a.dev_bus_addr)
 F(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush, a.ref)
 F(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush, offset)
 F(N, struct pvio_gnttab_cache_flush, struct gnttab_cache_flush, length)
@@ -270,8 +258,7 @@ C(N, EVTCHNOP_set_priority)
 
 S(N, struct pvio_evtchn_alloc_unbound, struct evtchn_alloc_unbound)
 F(N, struct pvio_evtchn_alloc_unbound, struct evtchn_alloc_unbound, dom)
-F(N, struct pvio_evtchn_alloc_unbound, struct evtchn_alloc_unbound,
-  remote_dom)
+F(N, struct pvio_evtchn_alloc_unbound, struct evtchn_alloc_unbound, remote_dom)
 F(N, struct pvio_evtchn_alloc_unbound, struct evtchn_alloc_unbound, port)
 
 S(N, struct pvio_evtchn_bind_interdomain, struct evtchn_bind_interdomain)
@@ -333,17 +320,14 @@ S(N, struct pvio_evtchn_reset, struct evtchn_reset)
 F(N, struct pvio_evtchn_reset, struct evtchn_reset, dom)
 
 S(N, struct pvio_evtchn_init_control, struct evtchn_init_control)
-F(N, struct pvio_evtchn_init_control, struct evtchn_init_control,
-  control_gfn)
+F(N, struct pvio_evtchn_init_control, struct evtchn_init_control, control_gfn)
 F(N, struct pvio_evtchn_init_control, struct evtchn_init_control, offset)
 F(N, struct pvio_evtchn_init_control, struct evtchn_init_control, vcpu)
-F(N, struct pvio_evtchn_init_control, struct evtchn_init_control,
-  link_bits)
+F(N, struct pvio_evtchn_init_control, struct evtchn_init_control, link_bits)
 F(N, struct pvio_evtchn_init_control, struct evtchn_init_control, _pad)
 
 S(N, struct pvio_evtchn_expand_array, struct evtchn_expand_array)
-F(N, struct pvio_evtchn_expand_array, struct evtchn_expand_array,
-  array_gfn)
+F(N, struct pvio_evtchn_expand_array, struct evtchn_expand_array, array_gfn)
 
 S(N, struct pvio_evtchn_set_priority, struct evtchn_set_priority)
 F(N, struct pvio_evtchn_set_priority, struct evtchn_set_priority, port)
@@ -379,14 +363,13 @@ C(N, EVTCHN_FIFO_LINK_BITS)
 C(N, EVTCHN_FIFO_LINK_MASK)
 C(N, EVTCHN_FIFO_NR_CHANNELS)
 
-S(N, struct pvio_evtchn_fifo_control_block,
-  struct evtchn_fifo_control_block)
-F(N, struct pvio_evtchn_fifo_control_block,
-  struct evtchn_fifo_control_block, ready)
-F(N, struct pvio_evtchn_fifo_control_block,
-  struct evtchn_fifo_control_block, _rsvd)
-F(N, struct pvio_evtchn_fifo_control_block,
-  struct evtchn_fifo_control_block, head)
+S(N, struct pvio_evtchn_fifo_control_block, struct evtchn_fifo_control_block)
+F(N, struct pvio_evtchn_fifo_control_block, struct evtchn_fifo_control_block,
+  ready)
+F(N, struct pvio_evtchn_fifo_control_block, struct evtchn_fifo_control_block,
+  _rsvd)
+F(N, struct pvio_evtchn_fifo_control_block, struct evtchn_fifo_control_block,
+  head)
 
 /* ---- blkif.h -------------------------------------------------------- */
 S(N, pvio_blkif_vdev_t, blkif_vdev_t)
@@ -414,15 +397,14 @@ CX(N, PVIO_BLKIF_SECTORS_PER_PAGE, (1 << XEN_PAGE_SHIFT) / 512)
 CX(N, PVIO_BLKIF_SEGS_PER_INDIRECT_PAGE,
    (1 << XEN_PAGE_SHIFT) / sizeof(struct blkif_request_segment))
 CX(N, PVIO_BLKIF_MAX_INDIRECT_SEGMENTS,
-   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST *
-   ((1 << XEN_PAGE_SHIFT) / sizeof(struct blkif_request_segment)))
+   BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST *((1 << XEN_PAGE_SHIFT) /
+					  sizeof(struct blkif_request_segment)))
 
 S(N, struct pvio_blkif_request_segment, struct blkif_request_segment)
 F(N, struct pvio_blkif_request_segment, struct blkif_request_segment, gref)
 F(N, struct pvio_blkif_request_segment, struct blkif_request_segment,
   first_sect)
-F(N, struct pvio_blkif_request_segment, struct blkif_request_segment,
-  last_sect)
+F(N, struct pvio_blkif_request_segment, struct blkif_request_segment, last_sect)
 
 /* Native layouts. */
 S(N, struct pvio_blkif_request, struct blkif_request)
@@ -435,11 +417,9 @@ F(N, struct pvio_blkif_request, struct blkif_request, seg)
 F(N, struct pvio_blkif_request, struct blkif_request, seg[10].last_sect)
 
 S(N, struct pvio_blkif_request_discard, struct blkif_request_discard)
-F(N, struct pvio_blkif_request_discard, struct blkif_request_discard,
-  operation)
+F(N, struct pvio_blkif_request_discard, struct blkif_request_discard, operation)
 F(N, struct pvio_blkif_request_discard, struct blkif_request_discard, flag)
-F(N, struct pvio_blkif_request_discard, struct blkif_request_discard,
-  handle)
+F(N, struct pvio_blkif_request_discard, struct blkif_request_discard, handle)
 F(N, struct pvio_blkif_request_discard, struct blkif_request_discard, id)
 F(N, struct pvio_blkif_request_discard, struct blkif_request_discard,
   sector_number)
@@ -456,8 +436,7 @@ F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect,
 F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect, id)
 F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect,
   sector_number)
-F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect,
-  handle)
+F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect, handle)
 F(N, struct pvio_blkif_request_indirect, struct blkif_request_indirect,
   indirect_grefs)
 #ifdef __i386__
@@ -472,12 +451,11 @@ F(N, struct pvio_blkif_response, struct blkif_response, status)
 FX(N, struct pvio_blkif_response, _pad1,
    offsetof(struct blkif_response, operation) + 1,
    offsetof(struct blkif_response, status) -
-   offsetof(struct blkif_response, operation) - 1)
+	   offsetof(struct blkif_response, operation) - 1)
 #ifndef __i386__
 FX(N, struct pvio_blkif_response, _pad2,
    offsetof(struct blkif_response, status) + 2,
-   sizeof(struct blkif_response) - offsetof(struct blkif_response, status) -
-   2)
+   sizeof(struct blkif_response) - offsetof(struct blkif_response, status) - 2)
 #endif
 
 RING(N, blkif, blkif)
@@ -491,47 +469,44 @@ F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, operation)
 F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, nr_segments)
 F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, handle)
 F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, id)
-F(A32, struct pvio_blkif_x86_32_request, struct blkif_request,
-  sector_number)
+F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, sector_number)
 F(A32, struct pvio_blkif_x86_32_request, struct blkif_request, seg)
 F(A32, struct pvio_blkif_x86_32_request, struct blkif_request,
   seg[10].last_sect)
 
-S(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, operation)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, flag)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, handle)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, id)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, sector_number)
-F(A32, struct pvio_blkif_x86_32_request_discard,
-  struct blkif_request_discard, nr_sectors)
+S(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  operation)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  flag)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  handle)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  id)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  sector_number)
+F(A32, struct pvio_blkif_x86_32_request_discard, struct blkif_request_discard,
+  nr_sectors)
 
-S(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, operation)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, indirect_op)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, nr_segments)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, id)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, sector_number)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, handle)
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, indirect_grefs)
+S(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  operation)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  indirect_op)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  nr_segments)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  id)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  sector_number)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  handle)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  indirect_grefs)
 #ifdef __i386__
 /* Only the -m32 Xen side has this field; the -m32 pass compares it. */
-F(A32, struct pvio_blkif_x86_32_request_indirect,
-  struct blkif_request_indirect, pad)
+F(A32, struct pvio_blkif_x86_32_request_indirect, struct blkif_request_indirect,
+  pad)
 #else
 FX(A32, struct pvio_blkif_x86_32_request_indirect, pad, 56, 8)
 #endif
@@ -543,7 +518,7 @@ F(A32, struct pvio_blkif_x86_32_response, struct blkif_response, status)
 FX(A32, struct pvio_blkif_x86_32_response, _pad1,
    offsetof(struct blkif_response, operation) + 1,
    offsetof(struct blkif_response, status) -
-   offsetof(struct blkif_response, operation) - 1)
+	   offsetof(struct blkif_response, operation) - 1)
 
 RING(A32, blkif_x86_32, blkif)
 
@@ -556,43 +531,40 @@ F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, operation)
 F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, nr_segments)
 F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, handle)
 F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, id)
-F(A64, struct pvio_blkif_x86_64_request, struct blkif_request,
-  sector_number)
+F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, sector_number)
 F(A64, struct pvio_blkif_x86_64_request, struct blkif_request, seg)
 F(A64, struct pvio_blkif_x86_64_request, struct blkif_request,
   seg[10].last_sect)
 
-S(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, operation)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, flag)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, handle)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, id)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, sector_number)
-F(A64, struct pvio_blkif_x86_64_request_discard,
-  struct blkif_request_discard, nr_sectors)
+S(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  operation)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  flag)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  handle)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  id)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  sector_number)
+F(A64, struct pvio_blkif_x86_64_request_discard, struct blkif_request_discard,
+  nr_sectors)
 
-S(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, operation)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, indirect_op)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, nr_segments)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, id)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, sector_number)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, handle)
-F(A64, struct pvio_blkif_x86_64_request_indirect,
-  struct blkif_request_indirect, indirect_grefs)
+S(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  operation)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  indirect_op)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  nr_segments)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  id)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  sector_number)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  handle)
+F(A64, struct pvio_blkif_x86_64_request_indirect, struct blkif_request_indirect,
+  indirect_grefs)
 
 S(A64, struct pvio_blkif_x86_64_response, struct blkif_response)
 F(A64, struct pvio_blkif_x86_64_response, struct blkif_response, id)
@@ -601,11 +573,10 @@ F(A64, struct pvio_blkif_x86_64_response, struct blkif_response, status)
 FX(A64, struct pvio_blkif_x86_64_response, _pad1,
    offsetof(struct blkif_response, operation) + 1,
    offsetof(struct blkif_response, status) -
-   offsetof(struct blkif_response, operation) - 1)
+	   offsetof(struct blkif_response, operation) - 1)
 FX(A64, struct pvio_blkif_x86_64_response, _pad2,
    offsetof(struct blkif_response, status) + 2,
-   sizeof(struct blkif_response) - offsetof(struct blkif_response, status) -
-   2)
+   sizeof(struct blkif_response) - offsetof(struct blkif_response, status) - 2)
 
 RING(A64, blkif_x86_64, blkif)
 
@@ -642,8 +613,7 @@ C(N, XEN_NETIF_CTRL_TYPE_DEL_GREF_MAPPING)
 S(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response)
 F(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response, id)
 F(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response, type)
-F(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response,
-  status)
+F(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response, status)
 F(N, struct pvio_netif_ctrl_response, struct xen_netif_ctrl_response, data)
 
 C(N, XEN_NETIF_CTRL_STATUS_SUCCESS)
@@ -702,8 +672,7 @@ F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.mcast)
 F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.mcast.addr)
 F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.hash)
 F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.hash.type)
-F(N, struct pvio_netif_extra_info, struct netif_extra_info,
-  u.hash.algorithm)
+F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.hash.algorithm)
 F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.hash.value)
 F(N, struct pvio_netif_extra_info, struct netif_extra_info, u.pad)
 
@@ -791,26 +760,25 @@ C(N, XENSTORE_RING_SIZE)
 S(N, pvio_xenstore_ring_idx_t, XENSTORE_RING_IDX)
 CX(N, MASK_XENSTORE_IDX(0x12345u), MASK_XENSTORE_IDX(0x12345u))
 
-S(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, req)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, rsp)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, req_cons)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, req_prod)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, rsp_cons)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, rsp_prod)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, server_features)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, connection)
-F(N, struct pvio_xenstore_domain_interface,
-  struct xenstore_domain_interface, error)
+S(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  req)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  rsp)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  req_cons)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  req_prod)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  rsp_cons)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  rsp_prod)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  server_features)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  connection)
+F(N, struct pvio_xenstore_domain_interface, struct xenstore_domain_interface,
+  error)
 
 C(N, XENSTORE_PAYLOAD_MAX)
 C(N, XENSTORE_ABS_PATH_MAX)
