@@ -34,7 +34,8 @@ demo: deps build
 	./$(BUILD)/examples/pvio-ring-demo
 
 format:
-	git ls-files '*.c' '*.h' | xargs clang-format -i
+	find include libchannel libgrant tests bench examples -name '*.[ch]' -print0 | \
+		xargs -0 clang-format -i
 
 clean:
 	rm -rf $(BUILD) build-check build-asan build-tsan
