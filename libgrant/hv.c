@@ -14,6 +14,12 @@
  * relaxed atomic loads after an acquire of the flags that publish them,
  * and each is read once per decision (a hostile granter may rewrite them
  * between two reads).
+ *
+ * The op arrays are not trusted either: the stub may pass the calling
+ * guest's hypercall buffer straight through, and the guest can rewrite it
+ * while we work.  Each op is copied once at the top of its *_one()
+ * function (op_snapshot_barrier()); only the copy is checked and used,
+ * and only the OUT fields are written back to the caller's op.
  */
 #include "grant_private.h"
 
@@ -38,16 +44,34 @@ static bool act_write_pinned(const struct pvio_gnt_active *a)
 }
 
 /*
- * Xen 4.17 refuses any further pin while any counter of the entry has
- * reached the limit (act->pin & 0x80808080), whichever counter the new
- * pin would raise.
+ * Xen 4.17 (since "gnttab: adjust pin count overflow checks") refuses a
+ * new pin only if a counter it would raise has reached the limit (act->pin
+ * & GNTPIN_incr2oflow_mask(pin_incr)), in map_grant_ref() and
+ * acquire_grant_for_copy() alike; counters the pin leaves alone may be
+ * full.
  */
 static bool act_at_limit(const struct pvio_gnt_hv *hv,
-			 const struct pvio_gnt_active *a)
+			 const struct pvio_gnt_active *a, struct pin_delta d)
 {
 	uint16_t l = hv->pin_limit;
 
-	return a->hst_w >= l || a->hst_r >= l || a->dev_w >= l || a->dev_r >= l;
+	return (d.hst_w != 0 && a->hst_w >= l) ||
+	       (d.hst_r != 0 && a->hst_r >= l) ||
+	       (d.dev_w != 0 && a->dev_w >= l) ||
+	       (d.dev_r != 0 && a->dev_r >= l);
+}
+
+/*
+ * Called right after an op was copied out of the caller's array.  A
+ * compiler barrier only, with no run-time effect, so it pairs with no
+ * other fence: the array may be guest memory that changes under us, and
+ * the barrier forbids the compiler from dropping the private copy and
+ * re-reading the caller's op in its place later on (a double fetch, as in
+ * XSA-155; Xen copies ops with copy_from_guest() for the same reason).
+ */
+static void op_snapshot_barrier(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 static pvio_domid_t entry_domid(const struct pvio_grant_entry_v1 *e)
@@ -152,7 +176,7 @@ static int16_t pin(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *rd,
 	act = &rd->active[ref];
 	e = &rd->shared[ref];
 	pinned = act_pinned(act);
-	if (pinned && (act->domid != ldom || act_at_limit(hv, act)))
+	if (pinned && (act->domid != ldom || act_at_limit(hv, act, d)))
 		return GNTST_general_error;
 	if (!pinned || (!readonly && !act_write_pinned(act))) {
 		rc = set_status(e, pinned, readonly, mapflag, ldom);
@@ -330,20 +354,24 @@ int pvio_gnt_hv_set_pin_limit(struct pvio_gnt_hv *hv, unsigned int limit)
 
 /* --- map / unmap ------------------------------------------------------- */
 
+/* Reads *op once; writes back only handle and dev_bus_addr (on success). */
 static int16_t map_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 		       struct pvio_gnttab_map_grant_ref *op, uint32_t *frame)
 {
+	const struct pvio_gnttab_map_grant_ref o = *op;
 	struct pvio_gnt_domain *rd;
 	struct pvio_gnt_maptrack *mt;
-	uint32_t gflags = op->flags;
+	uint32_t gflags;
 	uint32_t h, f;
 	int16_t rc;
 
+	op_snapshot_barrier(); /* only 'o' from here on */
+	gflags = o.flags;
 	if (!(gflags & (GNTMAP_device_map | GNTMAP_host_map)))
 		return GNTST_bad_gntref;
 	if (ld->dying)
 		return GNTST_permission_denied;
-	rd = find_domain(hv, op->dom);
+	rd = find_domain(hv, o.dom);
 	if (rd == NULL || rd->dying)
 		return GNTST_bad_domain;
 	/*
@@ -352,13 +380,13 @@ static int16_t map_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 	 */
 	if (ld->mt_free == 0)
 		return GNTST_no_space;
-	rc = pin(hv, rd, op->ref, ld->domid, map_delta(gflags),
+	rc = pin(hv, rd, o.ref, ld->domid, map_delta(gflags),
 		 (gflags & GNTMAP_readonly) != 0, true, &f);
 	if (rc != GNTST_okay)
 		return rc;
 	h = mt_alloc(ld);
 	mt = &ld->maptrack[h];
-	mt->ref = op->ref;
+	mt->ref = o.ref;
 	mt->domid = rd->domid;
 	mt->frame = f;
 	mt->flags = (uint16_t)(gflags & MAP_FLAGS_KEPT);
@@ -374,13 +402,16 @@ int pvio_gnt_hv_map(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *caller,
 {
 	unsigned int i;
 	uint32_t f;
+	int16_t rc;
 
 	if (hv == NULL || caller == NULL || (op == NULL && count != 0))
 		return -PVIO_EINVAL;
 	for (i = 0; i < count; i++) {
 		f = 0;
-		op[i].status = map_one(hv, caller, &op[i], &f);
-		if (frames != NULL && op[i].status == GNTST_okay)
+		rc = map_one(hv, caller, &op[i], &f);
+		op[i].status = rc;
+		/* rc, not op[i].status: ops are written, never re-read */
+		if (frames != NULL && rc == GNTST_okay)
 			frames[i] = f;
 	}
 	return 0;
@@ -414,23 +445,31 @@ static int16_t unmap_handle(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 	return GNTST_okay;
 }
 
+/* Reads *op once; writes nothing back (the caller stores the status). */
 static int16_t unmap_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 			 const struct pvio_gnttab_unmap_grant_ref *op,
 			 struct pvio_gnt_map_info *info)
 {
+	const struct pvio_gnttab_unmap_grant_ref o = *op;
 	struct pvio_gnt_maptrack *mt;
 
-	if (op->handle >= ld->nr_maptrack)
+	op_snapshot_barrier(); /* only 'o' from here on */
+	if (o.handle >= ld->nr_maptrack)
 		return GNTST_bad_handle;
-	mt = &ld->maptrack[op->handle];
+	mt = &ld->maptrack[o.handle];
 	if (mt->flags == 0)
 		return GNTST_bad_handle;
-	if (op->dev_bus_addr != 0 &&
-	    op->dev_bus_addr != (uint64_t)mt->frame << XEN_PAGE_SHIFT)
-		return GNTST_general_error;
+	/*
+	 * Xen 4.16+ ("gnttab: adjust unmap checking of dev_bus_addr"): only
+	 * a device mapping has a bus address to compare; elsewhere the field
+	 * is ignored.
+	 */
+	if (o.dev_bus_addr != 0 && (mt->flags & GNTMAP_device_map) &&
+	    o.dev_bus_addr != (uint64_t)mt->frame << XEN_PAGE_SHIFT)
+		return GNTST_bad_dev_addr;
 	if (info != NULL)
 		fill_info(mt, info);
-	return unmap_handle(hv, ld, op->handle);
+	return unmap_handle(hv, ld, o.handle);
 }
 
 int pvio_gnt_hv_unmap(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *caller,
@@ -560,39 +599,42 @@ static void copy_bytes(unsigned char *dst, const unsigned char *src, size_t n)
 	}
 }
 
+/* Reads *op once; writes nothing back (the caller stores the status). */
 static int16_t copy_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 			const struct pvio_gnttab_copy *op)
 {
+	const struct pvio_gnttab_copy o = *op;
 	struct copy_side src = {NULL, 0, false, NULL};
 	struct copy_side dst = {NULL, 0, false, NULL};
-	bool src_gref = (op->flags & GNTCOPY_source_gref) != 0;
-	bool dst_gref = (op->flags & GNTCOPY_dest_gref) != 0;
+	bool src_gref, dst_gref;
 	int16_t rc;
 
+	op_snapshot_barrier(); /* only 'o' from here on */
+	src_gref = (o.flags & GNTCOPY_source_gref) != 0;
+	dst_gref = (o.flags & GNTCOPY_dest_gref) != 0;
 	if (ld->dying)
 		return GNTST_permission_denied;
 	if (hv->ops->frame_ptr == NULL)
 		return GNTST_general_error;
-	rc = copy_lock_domain(hv, ld, &op->source, src_gref, &src);
+	rc = copy_lock_domain(hv, ld, &o.source, src_gref, &src);
 	if (rc != GNTST_okay)
 		return rc;
-	rc = copy_lock_domain(hv, ld, &op->dest, dst_gref, &dst);
+	rc = copy_lock_domain(hv, ld, &o.dest, dst_gref, &dst);
 	if (rc != GNTST_okay)
 		return rc;
-	rc = copy_claim(hv, ld, &op->source, src_gref, true, &src);
+	rc = copy_claim(hv, ld, &o.source, src_gref, true, &src);
 	if (rc != GNTST_okay)
 		goto out;
-	rc = copy_claim(hv, ld, &op->dest, dst_gref, false, &dst);
+	rc = copy_claim(hv, ld, &o.dest, dst_gref, false, &dst);
 	if (rc != GNTST_okay)
 		goto out;
 	/* Xen checks the page bounds only once both sides are claimed. */
-	if ((uint32_t)op->source.offset + op->len > XEN_PAGE_SIZE ||
-	    (uint32_t)op->dest.offset + op->len > XEN_PAGE_SIZE) {
+	if ((uint32_t)o.source.offset + o.len > XEN_PAGE_SIZE ||
+	    (uint32_t)o.dest.offset + o.len > XEN_PAGE_SIZE) {
 		rc = GNTST_bad_copy_arg;
 		goto out;
 	}
-	copy_bytes(dst.page + op->dest.offset, src.page + op->source.offset,
-		   op->len);
+	copy_bytes(dst.page + o.dest.offset, src.page + o.source.offset, o.len);
 	rc = GNTST_okay;
 out:
 	copy_release(&dst, false);
@@ -624,9 +666,11 @@ static void uncommit(struct pvio_grant_entry_v1 *e)
 			   __ATOMIC_RELEASE);
 }
 
+/* Reads *op once; writes nothing back (the caller stores the status). */
 static int16_t transfer_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 			    const struct pvio_gnttab_transfer *op)
 {
+	const struct pvio_gnttab_transfer o = *op;
 	struct pvio_gnt_domain *rd;
 	struct pvio_grant_entry_v1 *e;
 	uint32_t new_frame = 0;
@@ -634,20 +678,21 @@ static int16_t transfer_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 	int16_t rc;
 	int tries = 0;
 
+	op_snapshot_barrier(); /* only 'o' from here on */
 	if (ld->dying)
 		return GNTST_permission_denied;
-	if (op->mfn >= ld->nr_frames)
+	if (o.mfn >= ld->nr_frames)
 		return GNTST_bad_page;
-	rd = find_domain(hv, op->domid);
+	rd = find_domain(hv, o.domid);
 	if (rd == NULL)
 		return GNTST_bad_domain;
 	/* Xen: "Transferee d%d is dying" -> general_error, not bad_domain. */
 	if (rd->dying || hv->ops->transfer_page == NULL)
 		return GNTST_general_error;
 	/* gnttab_prepare_for_transfer(): a bad ref is a general_error. */
-	if (op->ref >= rd->nr_entries)
+	if (o.ref >= rd->nr_entries)
 		return GNTST_general_error;
-	e = &rd->shared[op->ref];
+	e = &rd->shared[o.ref];
 	/*
 	 * acquire: pairs with the release store of flags in
 	 * pvio_gnt_share_grant_transfer(): domid and frame below are the
@@ -673,7 +718,7 @@ static int16_t transfer_one(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *ld,
 		uncommit(e);
 		return GNTST_general_error;
 	}
-	rc = hv->ops->transfer_page(hv->ctx, ld, (uint32_t)op->mfn, rd,
+	rc = hv->ops->transfer_page(hv->ctx, ld, (uint32_t)o.mfn, rd,
 				    entry_frame(e), &new_frame);
 	if (rc != GNTST_okay) {
 		uncommit(e);

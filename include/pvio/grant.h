@@ -34,6 +34,15 @@
  * 'int *err'.  The hypervisor entry points are batched like the hypercall:
  * they return 0 (or -PVIO_EINVAL for unusable arguments) and write one
  * GNTST_* status into each operation.
+ *
+ * Untrusted op arrays.  The op arrays given to pvio_gnt_hv_map, _unmap,
+ * _copy and _transfer may be memory the calling guest can write while the
+ * call runs (the stub may pass the hypercall buffer through), and their
+ * contents may be hostile.  Each op is read exactly once, into a private
+ * copy, before anything is checked; only that copy is validated and acted
+ * on.  The library then writes only the OUT fields (status; for map also
+ * handle and dev_bus_addr) and never reads them back.  A guest that
+ * rewrites an op mid-call changes nothing but what it later reads there.
  */
 #ifndef PVIO_GRANT_H
 #define PVIO_GRANT_H
@@ -151,10 +160,13 @@ uint32_t pvio_gnt_share_nr_free(const struct pvio_gnt_share *s);
 /* ====================================================================== */
 
 /*
- * Xen 4.17 refuses to pin an entry further once any of its four 8-bit pin
- * counters has its top bit set (act->pin & 0x80808080), i.e. once one of
- * them reached 128.  pvio keeps 16-bit counters and a configurable limit
- * with the same rule; this is the default.
+ * Xen 4.17 refuses a new pin of an entry if one of the 8-bit pin counters
+ * that pin would raise has its top bit set (act->pin &
+ * GNTPIN_incr2oflow_mask(pin_incr), since "gnttab: adjust pin count
+ * overflow checks"), i.e. has reached 128; a full counter of another kind
+ * does not matter.  pvio keeps 16-bit counters and a configurable limit
+ * with the same per-counter rule, for maps and copies; this is the
+ * default.
  */
 #define PVIO_GNT_PIN_LIMIT_DEFAULT 128U
 #define PVIO_GNT_PIN_LIMIT_MAX 0xFFFFU
@@ -295,7 +307,8 @@ struct pvio_gnt_map_info {
  *   op->dom unknown or dying                        GNTST_bad_domain
  *   caller's maptrack full                          GNTST_no_space
  *   ref >= granter's table size                     GNTST_bad_gntref
- *   pinned by another domain / a pin counter at the limit
+ *   pinned by another domain / a pin counter this map would raise
+ *   (host or device, writable or read-only) at the limit
  *                                                   GNTST_general_error
  *   entry not permit_access (or sub_page), domid != caller, writable map
  *   of a GTF_readonly entry, entry still changing after 5 cmpxchg tries
@@ -312,9 +325,12 @@ int pvio_gnt_hv_map(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *caller,
  * by op->handle (host_addr is not interpreted).  If 'info' is not NULL,
  * info[i] describes what was unmapped.  Per op:
  *   handle >= maptrack size, or slot not in use     GNTST_bad_handle
- *   dev_bus_addr != 0 and != frame << 12            GNTST_general_error
+ *   the mapping has GNTMAP_device_map, dev_bus_addr != 0 and
+ *   dev_bus_addr != frame << 12                     GNTST_bad_dev_addr
  *   granter's record gone (a stub bug): the slot is freed, status
  *                                                   GNTST_bad_domain
+ * As in Xen 4.16+ ("gnttab: adjust unmap checking of dev_bus_addr"),
+ * dev_bus_addr is ignored for a mapping without GNTMAP_device_map.
  */
 int pvio_gnt_hv_unmap(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *caller,
 		      struct pvio_gnttab_unmap_grant_ref *op,
@@ -328,7 +344,9 @@ int pvio_gnt_hv_unmap(struct pvio_gnt_hv *hv, struct pvio_gnt_domain *caller,
  *   gref side: domain unknown or dying              GNTST_bad_domain
  *   source, then dest: ref >= table size            GNTST_bad_gntref
  *     not permit_access, domid != caller, dest GTF_readonly, pinned by
- *     another domain, pin limit, unstable entry     GNTST_general_error
+ *     another domain, the counter the copy raises (source: host
+ *     read-only, dest: host writable) at the pin limit, unstable entry
+ *                                                   GNTST_general_error
  *     frame outside the owner's memory, or NULL from ops->frame_ptr
  *                                                   GNTST_bad_page
  *   offset + len > 4096 on either side              GNTST_bad_copy_arg

@@ -16,6 +16,8 @@ static struct pvio_gnt_domain *fx_lookup(void *ctx, pvio_domid_t domid)
 
 	/* The core promises never to ask for reserved ids. */
 	assert_true(domid < DOMID_FIRST_RESERVED);
+	if (f->on_lookup != NULL)
+		f->on_lookup(f, domid);
 	if (domid >= FX_NDOM || !f->dom[domid].exists)
 		return NULL;
 	return &f->dom[domid].d;
@@ -51,6 +53,8 @@ static int16_t fx_transfer_page(void *ctx, struct pvio_gnt_domain *from,
 	uint32_t i;
 
 	(void)pfn;
+	/* The core checks the frame against the sender's memory first. */
+	assert_true(frame < from->nr_frames);
 	f->transfer_calls++;
 	if (f->on_transfer != NULL)
 		f->on_transfer(f);

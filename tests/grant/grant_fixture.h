@@ -45,6 +45,7 @@ struct fx;
 typedef void (*fx_frame_hook)(struct fx *f, struct pvio_gnt_domain *d,
 			      uint32_t frame, bool writable);
 typedef void (*fx_transfer_hook)(struct fx *f);
+typedef void (*fx_lookup_hook)(struct fx *f, pvio_domid_t domid);
 
 struct fx {
 	struct fx_dom dom[FX_NDOM];
@@ -56,6 +57,8 @@ struct fx {
 	int transfer_calls;
 	int16_t transfer_rc; /* what transfer_page returns (okay default) */
 	fx_transfer_hook on_transfer;
+	/* Called first thing in every lookup (before the domain is found). */
+	fx_lookup_hook on_lookup;
 	void *user;
 };
 
