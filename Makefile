@@ -34,7 +34,7 @@ demo: deps build
 	./$(BUILD)/examples/pvio-ring-demo
 
 format:
-	find include libchannel libgrant tests bench examples -name '*.[ch]' -print0 | \
+	find include libchannel libgrant libxenbus libdomain hypervisor-stub toolstack tests bench examples -name '*.[ch]' -print0 | \
 		xargs -0 clang-format -i
 
 clean:
