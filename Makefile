@@ -5,7 +5,7 @@
 #   make         build into ./build
 #   make check   deps + fresh builds + every test (plain, ASan+UBSan, TSan)
 #   make bench   build optimised and run the benchmarks
-#   make demo    build and run the demo
+#   make demo    build and run the demo (scripts/demo.sh)
 #   make format  apply .clang-format to every C source and header
 
 BUILD ?= build
@@ -29,9 +29,10 @@ check: deps
 
 bench: deps build
 	./$(BUILD)/bench/pvio-bench-ring
+	./$(BUILD)/bench/hv/pvio-bench-hv
 
 demo: deps build
-	./$(BUILD)/examples/pvio-ring-demo
+	./scripts/demo.sh $(BUILD)
 
 format:
 	find include libchannel libgrant libxenbus libdomain hypervisor-stub toolstack tests bench examples -name '*.[ch]' -print0 | \

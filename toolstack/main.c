@@ -255,7 +255,7 @@ static int cmd_list(int argc, char **argv)
 		goto out;
 	}
 	printf("%-24s %5s %8s %8s %-8s %7s %s\n", "Name", "ID", "Mem(MiB)",
-	       "Used", "State", "PID", "Devices");
+	       "Pages", "State", "PID", "Devices");
 	printf("%-24s %5u %8s %8s %-8s %7s %s\n", "Domain-0", 0, "-", "-",
 	       "running", "-", "");
 	for (int i = 0; i < n; i++) {
@@ -266,7 +266,7 @@ static int cmd_list(int argc, char **argv)
 			continue;
 		pvio_tool_xs_dev_summary(xs, d->domid, devs, sizeof(devs));
 		printf("%-24s %5u %8u %8u %-8s %7d %s\n", d->name, d->domid,
-		       d->mem_max_pages / 256, d->mem_used_pages / 256,
+		       d->mem_max_pages / 256, d->mem_used_pages,
 		       state_name(d->state), d->pid, devs);
 	}
 out:
