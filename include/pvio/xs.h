@@ -57,8 +57,22 @@ struct pvio_xs *pvio_xs_from_fd(int fd, int *err);
 /* Close the connection and free the handle.  NULL is a no-op. */
 void pvio_xs_close(struct pvio_xs *xs);
 
-/* Readable when the daemon has sent something (a watch event). */
+/*
+ * Readable when the daemon has sent something (a watch event) or events
+ * are already queued in the handle.  It is an epoll fd holding the socket
+ * and an internal eventfd, so it stays readable while events received
+ * during other calls wait in the queue: poll it, then drain with
+ * pvio_xs_read_watch(xs, .., 0) until -EAGAIN.  Only poll it; do not read
+ * from it or add fds to it.
+ */
 int pvio_xs_fd(const struct pvio_xs *xs);
+
+/*
+ * Bound every later request's wait for its reply: -ETIMEDOUT after
+ * 'timeout_ms' (-1, the default: wait forever).  The handle stays usable;
+ * a reply that comes later is recognised by its req_id and dropped.
+ */
+void pvio_xs_set_timeout(struct pvio_xs *xs, int timeout_ms);
 
 /*
  * Read 'path'.  On success *val is a NUL-terminated copy of the value
@@ -113,6 +127,24 @@ int pvio_xs_watch(struct pvio_xs *xs, const char *path, const char *token);
 int pvio_xs_unwatch(struct pvio_xs *xs, const char *path, const char *token);
 
 /*
+ * Queue bounds.  Watch events that arrive while a call waits for its
+ * reply are queued, at most PVIO_XS_QUEUE_EVENTS events and
+ * PVIO_XS_QUEUE_BYTES bytes of path+token.  On overflow the OLDEST
+ * events are dropped and the handle remembers it: once the queue has been
+ * drained, pvio_xs_read_watch() hands out one synthetic event per watch
+ * registered through this handle, with path = the watch's path and
+ * token = its token (exactly like the event a new watch fires).  A caller
+ * that re-reads what an event names (never trusts the event to say what
+ * changed) therefore misses no change; this is the same contract as the
+ * daemon's own "watches may fire spuriously".
+ */
+#define PVIO_XS_QUEUE_EVENTS 1024U
+#define PVIO_XS_QUEUE_BYTES (256U * 1024U)
+
+/* How many queued events were dropped by overflow since open. */
+unsigned long pvio_xs_dropped_events(const struct pvio_xs *xs);
+
+/*
  * The next watch event: *path and *token are malloc()ed strings.
  * timeout_ms: 0 polls, -1 waits forever.  -EAGAIN: none within the
  * timeout (for 0) / -ETIMEDOUT (for a positive timeout).
@@ -134,7 +166,8 @@ int pvio_xs_introduce(struct pvio_xs *xs, uint32_t domid, uint64_t mfn,
 int pvio_xs_release(struct pvio_xs *xs, uint32_t domid);
 int pvio_xs_is_introduced(struct pvio_xs *xs, uint32_t domid, bool *yes);
 
-/* Drop every watch and transaction of this connection. */
+/* Drop every watch and transaction of this connection (and every queued
+ * event). */
 int pvio_xs_reset_watches(struct pvio_xs *xs);
 
 /*
@@ -142,6 +175,8 @@ int pvio_xs_reset_watches(struct pvio_xs *xs);
  * for its reply, for tests and tools.  On success *type_out is the reply
  * type (XS_ERROR included: the call still returns 0), *reply a malloc()ed
  * copy of the payload plus a terminating NUL, *reply_len its length.
+ * Watches set or reset through it are not tracked by the handle (no
+ * synthetic events for them, see PVIO_XS_QUEUE_EVENTS).
  */
 int pvio_xs_raw(struct pvio_xs *xs, uint32_t type, pvio_xs_tx_t tx,
 		const void *payload, size_t len, uint32_t *type_out,
