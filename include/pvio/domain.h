@@ -95,8 +95,8 @@ int pvio_dom_version(struct pvio_dom *dom, uint32_t *version);
 /* ---------------------------------------------------------------------- */
 
 /*
- * Allocate 'n' grantable pages with consecutive frame numbers, zeroed,
- * counted against the domain's memory limit (-ENOMEM beyond it).
+ * Allocate 'n' (1..1024) grantable pages with consecutive frame numbers,
+ * zeroed, counted against the domain's memory limit (-ENOMEM beyond it).
  * Returns their address (pvio_dom_page(dom, *pfn)); *pfn gets the first
  * frame number, the one to pass to pvio_gnt_share_grant_access().
  */
@@ -114,7 +114,10 @@ void *pvio_dom_page(const struct pvio_dom *dom, uint32_t pfn);
 /* ---------------------------------------------------------------------- */
 
 /*
- * The domain's grant table, set up at open.  Grant with
+ * The domain's grant table (32 frames, 16384 v1 entries), mapped on the
+ * first call.  One handle at a time manages it (the free list lives in
+ * that process): NULL if another handle of the domain has it, or if one
+ * that had it closed while grants were still in use.  Grant with
  * pvio_gnt_share_grant_access(); end with pvio_dom_grant_end() below, not
  * pvio_gnt_share_end_access(), so that pages a peer had mapped are
  * retired.
@@ -129,6 +132,17 @@ struct pvio_gnt_share *pvio_dom_gnttab(struct pvio_dom *dom);
  * old page only.  -EBUSY while a peer still holds it mapped.
  */
 int pvio_dom_grant_end(struct pvio_dom *dom, pvio_grant_ref_t ref);
+
+/*
+ * Finish a transfer grant (pvio_gnt_share_grant_transfer() on
+ * pvio_dom_gnttab()) and map the page that arrived: 0 with *pfn = its
+ * frame here (pvio_dom_page(dom, *pfn) is its address; it counts against
+ * the memory limit like pvio_dom_mem_alloc()'s pages), or
+ * pvio_gnt_share_end_transfer()'s errors (-ENOENT: nothing arrived, the
+ * offer is withdrawn; -EINPROGRESS: try again).
+ */
+int pvio_dom_grant_end_transfer(struct pvio_dom *dom, pvio_grant_ref_t ref,
+				uint32_t *pfn);
 
 /* ---------------------------------------------------------------------- */
 /* Grant operations on other domains' grants                              */
