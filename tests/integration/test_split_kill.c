@@ -393,6 +393,7 @@ static void spawn(struct child *c, bool front, const char *cred,
 
 	assert_int_equal(pipe(p), 0);
 	c->len = 0;
+	c->buf[0] = '\0';
 	c->pid = fork();
 	assert_true(c->pid >= 0);
 	if (c->pid == 0) {
@@ -521,6 +522,18 @@ static void rehome(pvio_domid_t f, pvio_domid_t b, char *fpath, char *bpath)
 	assert_int_equal(pvio_xs_write(W.xs, 0, tmp, "1", 1), 0);
 	snprintf(tmp, sizeof(tmp), "%s/state", bpath);
 	assert_int_equal(pvio_xs_write(W.xs, 0, tmp, "1", 1), 0);
+	/* The new backend must be able to read the frontend's directory:
+	 * its permissions name the backend domain, node by node. */
+	const struct pvio_xs_perm fperm[] = {{f, 'n'}, {b, 'r'}};
+	char **names = NULL;
+	unsigned int n = 0;
+	assert_int_equal(pvio_xs_set_perms(W.xs, 0, fpath, fperm, 2), 0);
+	assert_int_equal(pvio_xs_directory(W.xs, 0, fpath, &names, &n), 0);
+	for (unsigned int i = 0; i < n; i++) {
+		snprintf(tmp, sizeof(tmp), "%s/%s", fpath, names[i]);
+		assert_int_equal(pvio_xs_set_perms(W.xs, 0, tmp, fperm, 2), 0);
+	}
+	free(names);
 	snprintf(tmp, sizeof(tmp), "%s/backend-id", fpath);
 	assert_int_equal(pvio_xs_printf(W.xs, 0, tmp, "%u", b), 0);
 	snprintf(tmp, sizeof(tmp), "%s/backend", fpath);
