@@ -396,6 +396,28 @@ static void collect(struct rm_list *l, struct xsd_node *n, const char *path)
 	l->n++;
 }
 
+/* Remove 'path' and everything under it, firing watches as an rm does. */
+static void remove_subtree(struct pvio_xsd *xsd, const char *path)
+{
+	struct xsd_node *g = xsd_tree_lookup(xsd, path);
+	struct rm_list l = {0};
+	size_t i;
+
+	if (!g)
+		return;
+	collect(&l, g, path);
+	if (l.oom)
+		xsd_log(xsd, "remove %s: events lost", path);
+	xsd_tree_remove(xsd, g);
+	/* As an rm: children fire exact watches only. */
+	for (i = 0; i < l.n; i++) {
+		xsd_fire(xsd, l.v[i].path, i + 1 < l.n, &l.v[i].perms);
+		free(l.v[i].path);
+		xsd_perms_free(&l.v[i].perms);
+	}
+	free(l.v);
+}
+
 int xsd_do_release(struct pvio_xsd *xsd, uint32_t domid, bool remove_tree,
 		   bool require_introduced)
 {
@@ -411,27 +433,28 @@ int xsd_do_release(struct pvio_xsd *xsd, uint32_t domid, bool remove_tree,
 			xsd_conn_kill(c);
 	}
 	if (remove_tree && domid != 0) {
-		char path[32];
-		struct xsd_node *g;
+		char path[XSD_PATH_BUF];
+		struct xsd_node *local, *backend;
+		unsigned int i, j;
 
 		snprintf(path, sizeof(path), "/local/domain/%u", domid);
-		g = xsd_tree_lookup(xsd, path);
-		if (g) {
-			struct rm_list l = {0};
-			size_t i;
-
-			collect(&l, g, path);
-			if (l.oom)
-				xsd_log(xsd, "release %u: events lost", domid);
-			xsd_tree_remove(xsd, g);
-			/* As an rm: children fire exact watches only. */
-			for (i = 0; i < l.n; i++) {
-				xsd_fire(xsd, l.v[i].path, i + 1 < l.n,
-					 &l.v[i].perms);
-				free(l.v[i].path);
-				xsd_perms_free(&l.v[i].perms);
+		remove_subtree(xsd, path);
+		/* The backend directories that served it (under any backend
+		 * domain, any device type) go too, as xl does when a domain
+		 * dies: a backend driver watching its directory sees it
+		 * vanish and tears the device down. */
+		local = xsd_tree_lookup(xsd, "/local/domain");
+		for (i = 0; local && i < local->nchild; i++) {
+			snprintf(path, sizeof(path), "/local/domain/%s/backend",
+				 local->child[i]->name);
+			backend = xsd_tree_lookup(xsd, path);
+			for (j = 0; backend && j < backend->nchild; j++) {
+				snprintf(path, sizeof(path),
+					 "/local/domain/%s/backend/%s/%u",
+					 local->child[i]->name,
+					 backend->child[j]->name, domid);
+				remove_subtree(xsd, path);
 			}
-			free(l.v);
 		}
 	}
 	xsd_tree_forget_domain(xsd, domid);

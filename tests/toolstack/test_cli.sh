@@ -194,6 +194,8 @@ wait_for 5 sh -c "! \"$PVIO\" --run-dir \"$D\" list | grep -q '^beta '" ||
 wait $RPID || fail "@releaseDomain did not fire"
 xenstore-exists /local/domain/$B 2>/dev/null &&
 	fail "dead domain's subtree left"
+xenstore-exists /local/domain/0/backend/vif/$B 2>/dev/null &&
+	fail "dead domain's backend dirs left"
 
 expect_ok "destroy" pv destroy alpha
 pv list | grep -q "^alpha " && fail "destroyed domain listed"
