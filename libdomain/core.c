@@ -1140,7 +1140,8 @@ int pvio_dom_ctl_list(struct pvio_dom *dom0, struct pvio_dom_info *info,
 			break;
 		}
 		total = buf->rep.total;
-		memcpy(info + got, buf->info, count * sizeof(*info));
+		if (count) /* info may be NULL when only counting */
+			memcpy(info + got, buf->info, count * sizeof(*info));
 		got += count;
 		if (count == 0 || got >= max)
 			break;
