@@ -83,8 +83,13 @@ static int page_clone(pvio_domid_t domid, uint32_t pfn, int old_fd)
 	return fd;
 }
 
-/* True if some grant entry of 'd' naming frame 'pfn' is pinned. */
-static bool frame_pinned(const struct pvio__hv_domain *d, uint32_t pfn)
+/*
+ * True if some grant entry of 'd' naming a frame in [pfn, pfn + n) is
+ * pinned.  One pass over the active entries whatever 'n' is: a guest must
+ * not be able to make a request cost pages x entries.
+ */
+static bool range_pinned(const struct pvio__hv_domain *d, uint32_t pfn,
+			 uint32_t n)
 {
 	uint32_t i;
 
@@ -92,10 +97,15 @@ static bool frame_pinned(const struct pvio__hv_domain *d, uint32_t pfn)
 		const struct pvio_gnt_active *a = &d->active[i];
 
 		if ((a->hst_w | a->hst_r | a->dev_w | a->dev_r) != 0 &&
-		    a->frame == pfn)
+		    a->frame - pfn < n) /* unsigned: below pfn wraps high */
 			return true;
 	}
 	return false;
+}
+
+static bool frame_pinned(const struct pvio__hv_domain *d, uint32_t pfn)
+{
+	return range_pinned(d, pfn, 1);
 }
 
 /* ---- libgrant environment --------------------------------------------- */
@@ -681,9 +691,8 @@ PVIO__HV_HANDLER(pvio__hv_op_mem_free)
 			return -EINVAL;
 	/* A page someone maps through a grant cannot go (Xen would keep
 	 * a reference; we keep it simple and refuse). */
-	for (i = 0; i < req.n; i++)
-		if (frame_pinned(d, req.pfn + i))
-			return -EBUSY;
+	if (range_pinned(d, req.pfn, req.n))
+		return -EBUSY;
 	for (i = 0; i < req.n; i++) {
 		close(d->pages[req.pfn + i].fd);
 		d->pages[req.pfn + i].fd = -1;

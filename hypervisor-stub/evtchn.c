@@ -190,15 +190,16 @@ int pvio__hv_evtchn_alloc_unbound(struct pvio__hv *hv, struct pvio__hv_conn *c,
 	d = a.dom == DOMID_SELF ? c->dom : pvio__hv_domain_get(hv, a.dom);
 	if (d == NULL)
 		return -ESRCH;
+	/* XSM_TARGET: only the domain itself or a privileged one; checked
+	 * before anything of 'd' is touched (its port table would grow). */
+	if (d != c->dom && !is_dom0(c))
+		return -EPERM;
 	e = evdom(d);
 	if (e == NULL)
 		return -ENOMEM;
 	port = get_free_port(e);
 	if (port < 0)
 		return port;
-	/* XSM_TARGET: only the domain itself or a privileged one. */
-	if (d != c->dom && !is_dom0(c))
-		return -EPERM;
 	e->ports[port].state = PVIO__ECS_UNBOUND;
 	e->ports[port].remote_dom =
 		a.remote_dom == DOMID_SELF ? c->dom->domid : a.remote_dom;

@@ -32,6 +32,12 @@
 #include "hv_internal.h"
 #include "xenstore/xsd.h"
 
+/* Linux 6.16's per-socket refusal of SCM_RIGHTS; Debian 12's headers
+ * predate it (the value is the same on every architecture but parisc). */
+#ifndef SO_PASSRIGHTS
+#define SO_PASSRIGHTS 83
+#endif
+
 /* epoll data tags: pointers are even, so small odd values are free. */
 #define EP_LISTEN 1U
 #define EP_SIGNAL 3U
@@ -218,6 +224,12 @@ static void accept_conns(struct pvio__hv *hv)
 			close(fd);
 			return;
 		}
+		/* No request takes fds: have the kernel refuse them, so that
+		 * pvio-hv never runs a file's release code (which can block,
+		 * e.g. a lingering TCP socket) on its only thread.  Kernels
+		 * before 6.16 lack the option; serve_one() closes them. */
+		setsockopt(fd, SOL_SOCKET, SO_PASSRIGHTS, &(int){0},
+			   sizeof(int));
 		c->fd = fd;
 		c->id = ++hv->next_conn_id;
 		ev.events = EPOLLIN;
@@ -393,6 +405,8 @@ static bool serve_one(struct pvio__hv *hv, struct pvio__hv_conn *c)
 	if (h.len != len || h.seq == 0 || h.nfds != nfds || nfds != 0 ||
 	    (msg.msg_flags & MSG_CTRUNC) || (h.type & PVIO_HV_REPLY)) {
 		ret = -EINVAL;
+		/* Before the hello nobody is owed a second chance. */
+		keep = c->dom != NULL;
 	} else if (c->dom == NULL) {
 		/* The first message must be the hello; anything else ends. */
 		if (h.type != PVIO_HV_OP_HELLO || h.count != 0 ||
