@@ -35,7 +35,7 @@ demo: deps build
 	./scripts/demo.sh $(BUILD)
 
 format:
-	find include libchannel libgrant libxenbus libdomain hypervisor-stub toolstack tests bench examples -name '*.[ch]' -print0 | \
+	find include libchannel libgrant libxenbus libdomain blkback blkfront fio fuse hypervisor-stub toolstack tests bench examples -name '*.[ch]' -print0 | \
 		xargs -0 clang-format -i
 
 clean:

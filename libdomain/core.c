@@ -109,6 +109,44 @@ static void route_async(struct pvio_dom *dom, const struct pvio__hv_hdr *h,
 	pvio__dom_evtchn_async(dom, h, dom->rxbuf + sizeof(*h), fds, nfds);
 }
 
+/*
+ * Relaxed: the counters are statistics, read from other threads with
+ * relaxed loads in pvio_dom_get_stats(); nothing is ordered by them.
+ */
+static void stat_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n,
+			 __ATOMIC_RELAXED);
+}
+
+static void count_call(struct pvio_dom *dom, uint32_t op, uint32_t count)
+{
+	stat_add(&dom->stats.hypercalls, 1);
+	if (op == PVIO_HV_OP_MAP)
+		stat_add(&dom->stats.grant_maps, count);
+	else if (op == PVIO_HV_OP_UNMAP)
+		stat_add(&dom->stats.grant_unmaps, count);
+	else if (op == PVIO_HV_OP_COPY)
+		stat_add(&dom->stats.grant_copies, count);
+}
+
+void pvio_dom_get_stats(const struct pvio_dom *dom, struct pvio_dom_stats *st)
+{
+	if (st == NULL)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (dom == NULL)
+		return;
+	st->hypercalls =
+		__atomic_load_n(&dom->stats.hypercalls, __ATOMIC_RELAXED);
+	st->grant_maps =
+		__atomic_load_n(&dom->stats.grant_maps, __ATOMIC_RELAXED);
+	st->grant_unmaps =
+		__atomic_load_n(&dom->stats.grant_unmaps, __ATOMIC_RELAXED);
+	st->grant_copies =
+		__atomic_load_n(&dom->stats.grant_copies, __ATOMIC_RELAXED);
+}
+
 int pvio__dom_call(struct pvio_dom *dom, uint32_t op, uint32_t count,
 		   const void *req, size_t req_len, void *rep, size_t rep_cap,
 		   size_t *rep_len, uint32_t *rep_count, int *fds,
@@ -129,6 +167,7 @@ int pvio__dom_call(struct pvio_dom *dom, uint32_t op, uint32_t count,
 		return -E2BIG;
 	if (++dom->seq == 0)
 		dom->seq = 1;
+	count_call(dom, op, count);
 	h.type = op;
 	h.seq = dom->seq;
 	h.count = count;
@@ -378,6 +417,24 @@ void *pvio_dom_page(const struct pvio_dom *dom, uint32_t pfn)
 	if (dom == NULL || pfn >= dom->mem_max_pages || !dom->mem_present[pfn])
 		return NULL;
 	return page_addr(dom, pfn);
+}
+
+int pvio_dom_addr_pfn(const struct pvio_dom *dom, const void *addr,
+		      uint32_t *pfn)
+{
+	uintptr_t a = (uintptr_t)addr, base;
+	size_t off;
+
+	if (dom == NULL || pfn == NULL)
+		return -EINVAL;
+	base = (uintptr_t)dom->mem_base;
+	if (a < base || a - base >= (size_t)dom->mem_max_pages * PAGE)
+		return -ENOENT;
+	off = (a - base) / PAGE;
+	if (!dom->mem_present[off])
+		return -ENOENT;
+	*pfn = (uint32_t)off;
+	return 0;
 }
 
 /* ---- connection ------------------------------------------------------- */

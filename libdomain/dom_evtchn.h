@@ -10,6 +10,7 @@
 #ifndef PVIO_DOM_EVTCHN_H
 #define PVIO_DOM_EVTCHN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <pvio/doorbell.h>
@@ -30,6 +31,7 @@ enum pvio__dom_port_state {
  */
 struct pvio__dom_port {
 	uint8_t state; /* enum pvio__dom_port_state */
+	bool taken;    /* pvio_dom_evtchn_take_fds(): wait is not in epfd */
 	struct pvio_doorbell *wait;
 	struct pvio_doorbell *kick;
 };

@@ -51,6 +51,9 @@ struct pvio_dom {
 	struct pvio__dom_fmap *fmap;
 
 	struct pvio__dom_evtchn *evtchn; /* evtchn.c's, NULL at first */
+
+	/* pvio_dom_get_stats(); written by the handle's thread only. */
+	struct pvio_dom_stats stats;
 };
 
 /*

@@ -19,6 +19,7 @@
  * socket is readable.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -63,8 +64,9 @@ static void drain_fd(int fd)
 /* Forget a port's doorbells (stale kicks then land nowhere). */
 static void drop_fds(struct pvio_dom *dom, struct pvio__dom_port *p)
 {
-	if (p->wait != NULL)
+	if (p->wait != NULL && !p->taken)
 		pvio__dom_epoll_del(dom, pvio_doorbell_fd(p->wait));
+	p->taken = false;
 	pvio_doorbell_close(p->wait);
 	pvio_doorbell_close(p->kick);
 	p->wait = NULL;
@@ -423,6 +425,44 @@ int pvio_dom_evtchn_unmask(struct pvio_dom *dom, pvio_evtchn_port_t port)
 	/* An event latched while masked is delivered now (Xen's unmask). */
 	if (pvio_evtchn_is_pending(&e->ev, port) == 1)
 		kick_ready(e);
+	return 0;
+}
+
+int pvio_dom_evtchn_take_fds(struct pvio_dom *dom, pvio_evtchn_port_t port,
+			     int *wait_fd, int *kick_fd)
+{
+	struct pvio__dom_port *p;
+	int w, k, rc;
+
+	if (dom == NULL || dom->evtchn == NULL || !port_ok(port) ||
+	    wait_fd == NULL || kick_fd == NULL)
+		return -EINVAL;
+	/* A frontend learns of the backend's bind through a notice. */
+	rc = pvio__dom_poll_async(dom);
+	if (rc < 0)
+		return rc;
+	p = &dom->evtchn->ports[port];
+	if (p->state != PVIO__DOM_PORT_INTERDOMAIN)
+		return -ENOTCONN;
+	w = fcntl(pvio_doorbell_fd(p->wait), F_DUPFD_CLOEXEC, 0);
+	if (w < 0)
+		return -errno;
+	k = fcntl(pvio_doorbell_fd(p->kick), F_DUPFD_CLOEXEC, 0);
+	if (k < 0) {
+		rc = -errno;
+		close(w);
+		return rc;
+	}
+	/*
+	 * The caller reads the counter from now on; leaving the fd in the
+	 * epoll set would let pvio_dom_evtchn_pending() steal its events.
+	 */
+	if (!p->taken) {
+		pvio__dom_epoll_del(dom, pvio_doorbell_fd(p->wait));
+		p->taken = true;
+	}
+	*wait_fd = w;
+	*kick_fd = k;
 	return 0;
 }
 

@@ -14,6 +14,14 @@ liburing-dev
 libxen-dev
 gcc-multilib
 xenstore-utils
+libaio-dev
+libfuse3-dev
+fuse3
+libseccomp-dev
+fio
+nbdkit
+e2fsprogs
+dpkg-dev
 "
 
 missing=""

@@ -86,6 +86,20 @@ pvio_domid_t pvio_dom_id(const struct pvio_dom *dom);
  */
 int pvio_dom_fd(const struct pvio_dom *dom);
 
+/*
+ * What this handle has asked of pvio-hv, for benchmarks that must show
+ * "no hypervisor round trip per I/O".  Counters only grow; they may be
+ * read from any thread while another uses the handle (relaxed loads).
+ */
+struct pvio_dom_stats {
+	uint64_t hypercalls;   /* round trips to pvio-hv, of any kind */
+	uint64_t grant_maps;   /* pages asked for in map calls */
+	uint64_t grant_unmaps; /* pages asked for in unmap calls */
+	uint64_t grant_copies; /* grant-copy ops */
+};
+
+void pvio_dom_get_stats(const struct pvio_dom *dom, struct pvio_dom_stats *st);
+
 /* A trivial hypercall (Xen's xen_version): pvio-hv's version, packed as
  * major << 16 | minor.  Used to measure a round trip. */
 int pvio_dom_version(struct pvio_dom *dom, uint32_t *version);
@@ -108,6 +122,14 @@ int pvio_dom_mem_free(struct pvio_dom *dom, uint32_t pfn, unsigned int n);
 
 /* Where frame 'pfn' of this domain is mapped here, NULL if it is not. */
 void *pvio_dom_page(const struct pvio_dom *dom, uint32_t pfn);
+
+/*
+ * The other way round: the frame holding 'addr', if 'addr' lies in this
+ * domain's own memory as mapped here (0), else -ENOENT.  Lets a driver
+ * grant a caller's buffer in place instead of copying it.
+ */
+int pvio_dom_addr_pfn(const struct pvio_dom *dom, const void *addr,
+		      uint32_t *pfn);
 
 /* ---------------------------------------------------------------------- */
 /* Own grant table                                                        */
@@ -237,6 +259,23 @@ int pvio_dom_evtchn_pending(struct pvio_dom *dom, pvio_evtchn_port_t *ports,
 
 /* Unmask; an event that arrived while masked is delivered again. */
 int pvio_dom_evtchn_unmask(struct pvio_dom *dom, pvio_evtchn_port_t port);
+
+/*
+ * Take over the delivery of bound interdomain port 'port', so that a
+ * driver thread can wait on it and notify through it without the handle
+ * (which is not thread-safe):
+ *   *wait_fd  an eventfd that becomes readable (counter > 0) when the
+ *             peer sends; read it to consume;
+ *   *kick_fd  an eventfd to write 1 (8 bytes) to, to send to the peer.
+ * Both are new descriptors (close-on-exec) owned by the caller.  From now
+ * on this port's events no longer reach pvio_dom_fd() or
+ * pvio_dom_evtchn_pending(); pvio_dom_evtchn_send() still works.  The
+ * port stays bound until closed as usual; once the peer closes its end,
+ * writes to *kick_fd reach nobody and *wait_fd stays quiet (learn of it
+ * through xenstore).  -ENOTCONN if the port is not bound (yet), -EINVAL.
+ */
+int pvio_dom_evtchn_take_fds(struct pvio_dom *dom, pvio_evtchn_port_t port,
+			     int *wait_fd, int *kick_fd);
 
 /* EVTCHNOP_status of 'domid's port (DOMID_SELF or own id; dom0: any). */
 int pvio_dom_evtchn_status(struct pvio_dom *dom, pvio_domid_t domid,
