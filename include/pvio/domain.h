@@ -270,9 +270,11 @@ int pvio_dom_evtchn_unmask(struct pvio_dom *dom, pvio_evtchn_port_t port);
  * Both are new descriptors (close-on-exec) owned by the caller.  From now
  * on this port's events no longer reach pvio_dom_fd() or
  * pvio_dom_evtchn_pending(); pvio_dom_evtchn_send() still works.  The
- * port stays bound until closed as usual; once the peer closes its end,
- * writes to *kick_fd reach nobody and *wait_fd stays quiet (learn of it
- * through xenstore).  -ENOTCONN if the port is not bound (yet), -EINVAL.
+ * port stays bound until closed as usual.  The descriptors belong to this
+ * binding only: once either end closes, a new channel (even on the same
+ * port numbers) gets new doorbells, so close them with the port; a peer
+ * that went away is learnt of through xenstore, not here.  -ENOTCONN if
+ * the port is not bound (yet), -EINVAL.
  */
 int pvio_dom_evtchn_take_fds(struct pvio_dom *dom, pvio_evtchn_port_t port,
 			     int *wait_fd, int *kick_fd);

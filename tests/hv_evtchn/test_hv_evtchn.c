@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include <pvio/domain.h>
+#include <pvio/grant.h>
 
 #include "dom_private.h"
 #include "hv_proto.h"
@@ -371,6 +372,151 @@ static void test_bind_send_close(void **state)
 		assert_int_equal(got[0], la);
 	}
 
+	pvio_dom_close(a);
+	pvio_dom_close(b);
+}
+
+/* Read an eventfd's counter without blocking: the count, 0 if none. */
+static uint64_t efd_take(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	uint64_t v = 0;
+
+	if (poll(&p, 1, ms) != 1)
+		return 0;
+	if (read(fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return 0;
+	return v;
+}
+
+/*
+ * take_fds: a driver thread waits and kicks on plain eventfds; the port's
+ * events leave pvio_dom_fd() and the handle's own send still works.
+ */
+static void test_take_fds(void **state)
+{
+	struct fx *f = *state;
+	pvio_domid_t ida, idb;
+	struct pvio_dom *a = new_dom(f, "a", &ida, NULL, true);
+	struct pvio_dom *b = new_dom(f, "b", &idb, NULL, true);
+	pvio_evtchn_port_t pa, lb, got[4];
+	struct pvio_dom_stats s0, s1;
+	int aw, ak, bw, bk;
+	uint64_t v = 1;
+
+	assert_int_equal(pvio_dom_evtchn_alloc_unbound(a, idb, &pa), 0);
+	/* Unbound: nothing to take yet. */
+	assert_int_equal(pvio_dom_evtchn_take_fds(a, pa, &aw, &ak), -ENOTCONN);
+	assert_int_equal(pvio_dom_evtchn_take_fds(a, 4095, &aw, &ak),
+			 -ENOTCONN);
+	assert_int_equal(pvio_dom_evtchn_take_fds(a, 5000, &aw, &ak), -EINVAL);
+	assert_int_equal(pvio_dom_evtchn_bind(b, ida, pa, &lb), 0);
+	assert_int_equal(pend(b, got), 1); /* the binder's initial event */
+
+	/* The allocator learns of the bind through a notice: take works. */
+	assert_int_equal(pvio_dom_evtchn_take_fds(a, pa, &aw, &ak), 0);
+	assert_int_equal(pvio_dom_evtchn_take_fds(b, lb, &bw, &bk), 0);
+	assert_int_equal(pvio_dom_evtchn_unmask(b, lb), 0);
+
+	/* A kicks by write(): B's taken wait fd sees it, pvio_dom_fd not. */
+	pvio_dom_get_stats(a, &s0);
+	assert_int_equal(write(ak, &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_int_equal(efd_take(bw, 1000), 1);
+	assert_false(readable(b, 20));
+	assert_int_equal(pend(b, got), 0);
+	/* The handle's send reaches the taken fd too, without pvio-hv. */
+	assert_int_equal(pvio_dom_evtchn_send(b, lb), 0);
+	assert_int_equal(efd_take(aw, 1000), 1);
+	assert_int_equal(pvio_dom_evtchn_send(a, pa), 0);
+	assert_int_equal(efd_take(bw, 1000), 1);
+	pvio_dom_get_stats(a, &s1);
+	assert_true(s1.hypercalls == s0.hypercalls);
+	/* Taking twice gives two more descriptors for the same doorbells. */
+	{
+		int w2, k2;
+
+		assert_int_equal(pvio_dom_evtchn_take_fds(a, pa, &w2, &k2), 0);
+		assert_int_equal(write(k2, &v, sizeof(v)), (ssize_t)sizeof(v));
+		assert_int_equal(efd_take(bw, 1000), 1);
+		close(w2);
+		close(k2);
+	}
+
+	/*
+	 * Close: the taken descriptors belong to the old channel only.  A
+	 * new channel on the same port number gets new doorbells, so a
+	 * stale kick through B's old fd cannot reach it.
+	 */
+	assert_int_equal(pvio_dom_evtchn_close(a, pa), 0);
+	{
+		pvio_evtchn_port_t pa2, lb2;
+		int w2, k2;
+
+		assert_int_equal(pvio_dom_evtchn_alloc_unbound(a, idb, &pa2),
+				 0);
+		assert_int_equal(pa2, pa);
+		assert_int_equal(pvio_dom_evtchn_bind(b, ida, pa2, &lb2), 0);
+		assert_int_equal(pvio_dom_evtchn_take_fds(a, pa2, &w2, &k2), 0);
+		assert_int_equal(write(bk, &v, sizeof(v)), (ssize_t)sizeof(v));
+		assert_int_equal(efd_take(w2, 20), 0);
+		assert_int_equal(pvio_dom_evtchn_send(b, lb2), 0);
+		assert_int_equal(efd_take(w2, 1000), 1);
+		close(w2);
+		close(k2);
+	}
+	close(aw);
+	close(ak);
+	close(bw);
+	close(bk);
+	pvio_dom_close(a);
+	pvio_dom_close(b);
+}
+
+/* Stats count round trips and grant pages; addr_pfn inverts page(). */
+static void test_stats_addr_pfn(void **state)
+{
+	struct fx *f = *state;
+	pvio_domid_t ida, idb;
+	struct pvio_dom *a = new_dom(f, "a", &ida, NULL, true);
+	struct pvio_dom *b = new_dom(f, "b", &idb, NULL, true);
+	struct pvio_dom_stats s0, s1;
+	struct pvio_dom_map m[2] = {0};
+	uint32_t pfn = 0, got = 0;
+	uint32_t version;
+	uint8_t *p;
+	int err = 0, r0, r1;
+
+	p = pvio_dom_mem_alloc(a, 2, &pfn, &err);
+	assert_non_null(p);
+	assert_int_equal(pvio_dom_addr_pfn(a, p, &got), 0);
+	assert_int_equal(got, pfn);
+	assert_int_equal(pvio_dom_addr_pfn(a, p + 4096 + 17, &got), 0);
+	assert_int_equal(got, pfn + 1);
+	assert_int_equal(pvio_dom_addr_pfn(a, &got, &got), -ENOENT);
+	assert_int_equal(pvio_dom_addr_pfn(a, p + 2 * 4096, &got), -ENOENT);
+	assert_int_equal(pvio_dom_addr_pfn(b, p, &got), -ENOENT);
+
+	r0 = pvio_gnt_share_grant_access(pvio_dom_gnttab(a), idb, pfn, false);
+	r1 = pvio_gnt_share_grant_access(pvio_dom_gnttab(a), idb, pfn + 1,
+					 false);
+	assert_true(r0 >= 0 && r1 >= 0);
+	pvio_dom_get_stats(b, &s0);
+	assert_int_equal(pvio_dom_version(b, &version), 0);
+	m[0].dom = ida;
+	m[0].ref = (pvio_grant_ref_t)r0;
+	m[1].dom = ida;
+	m[1].ref = (pvio_grant_ref_t)r1;
+	assert_int_equal(pvio_dom_grant_map(b, m, 2), 0);
+	assert_int_equal(m[0].status, GNTST_okay);
+	assert_int_equal(m[1].status, GNTST_okay);
+	assert_int_equal(pvio_dom_grant_unmap(b, m, 2), 0);
+	pvio_dom_get_stats(b, &s1);
+	assert_true(s1.hypercalls - s0.hypercalls == 3);
+	assert_true(s1.grant_maps - s0.grant_maps == 2);
+	assert_true(s1.grant_unmaps - s0.grant_unmaps == 2);
+	assert_true(s1.grant_copies == s0.grant_copies);
+	pvio_dom_get_stats(NULL, &s1);
+	assert_true(s1.hypercalls == 0);
 	pvio_dom_close(a);
 	pvio_dom_close(b);
 }
@@ -812,6 +958,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bind_send_close, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_take_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_addr_pfn, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_mask_latch, setup,
 						teardown),
