@@ -69,6 +69,8 @@ struct pvio_blkfront_opts {
 	bool no_persistent;	   /* do not offer feature-persistent */
 	bool no_indirect;	   /* use direct requests only */
 	int timeout_ms;		   /* for the handshake; 0: 10 s, <0: forever */
+	int spin_us; /* reap's busy-poll budget before sleeping; 0: 50,
+			<0: never spin */
 };
 
 /* What the backend offered and what was negotiated. */
@@ -78,10 +80,10 @@ struct pvio_blkfront_info {
 	uint32_t physical_sector_size; /* bytes */
 	uint32_t vdisk_info;	       /* VDISK_* flags of the "info" key */
 	bool readonly;
-	bool flush;	 /* feature-flush-cache */
-	bool barrier;	 /* feature-barrier */
-	bool discard;	 /* feature-discard */
-	bool persistent; /* both ends use persistent grants */
+	bool flush;		      /* feature-flush-cache */
+	bool barrier;		      /* feature-barrier */
+	bool discard;		      /* feature-discard */
+	bool persistent;	      /* both ends use persistent grants */
 	uint32_t discard_granularity; /* bytes, 0 if not given */
 	uint32_t discard_alignment;   /* bytes */
 	unsigned int nr_queues;
@@ -90,7 +92,8 @@ struct pvio_blkfront_info {
 	unsigned int max_segments; /* per request: 11, or the indirect limit */
 	uint64_t max_sectors;	   /* largest read/write, 512-byte units */
 	pvio_domid_t backend_id;
-	uint16_t devid; /* the vbd's device id (virtual-device) */
+	uint32_t devid; /* the vbd's device id (virtual-device); 32 bits:
+			   Xen's extended form is 1 << 28 | disk << 8 | part */
 };
 
 /* Operations of struct pvio_blkfront_req. */
@@ -108,17 +111,17 @@ enum pvio_blkfront_op {
  * fields.
  */
 struct pvio_blkfront_req {
-	uint8_t op;		   /* enum pvio_blkfront_op */
-	bool secure;		   /* discard: BLKIF_DISCARD_SECURE */
-	uint64_t sector;	   /* first sector, 512-byte units */
-	uint64_t nr_sectors;	   /* discard only */
-	const struct iovec *iov;   /* read/write: data, each element a multiple
-				      of 512 bytes */
-	unsigned int iovcnt;	   /* 1.. */
-	int status;		   /* OUT: 0, -EIO (BLKIF_RSP_ERROR),
-				      -EOPNOTSUPP, -ENOTCONN (device gone) */
-	void *user;		   /* caller's cookie, untouched */
-	uint32_t priv[4];	   /* blkfront's */
+	uint8_t op;		 /* enum pvio_blkfront_op */
+	bool secure;		 /* discard: BLKIF_DISCARD_SECURE */
+	uint64_t sector;	 /* first sector, 512-byte units */
+	uint64_t nr_sectors;	 /* discard only */
+	const struct iovec *iov; /* read/write: data, each element a multiple
+				    of 512 bytes */
+	unsigned int iovcnt;	 /* 1.. */
+	int status;		 /* OUT: 0, -EIO (BLKIF_RSP_ERROR),
+				    -EOPNOTSUPP, -ENOTCONN (device gone) */
+	void *user;		 /* caller's cookie, untouched */
+	uint32_t priv[4];	 /* blkfront's */
 };
 
 /*
@@ -199,21 +202,36 @@ int pvio_blkfront_flush(struct pvio_blkfront *f);
 int pvio_blkfront_discard(struct pvio_blkfront *f, uint64_t sector,
 			  uint64_t nr_sectors);
 
+/*
+ * The process-wide lock blkfront holds around every pvio_dom_* call (a
+ * libdomain handle is not thread-safe).  A guest that makes its own
+ * pvio_dom_* calls on the handle it gave to attach while devices are
+ * attached takes this lock around them; never call blkfront with it held.
+ */
+void pvio_blkfront_dom_lock(void);
+void pvio_blkfront_dom_unlock(void);
+
 /* Counters, for benchmarks. */
 struct pvio_blkfront_stats {
-	uint64_t requests;    /* ring requests sent */
-	uint64_t notifies;    /* events sent to the backend */
-	uint64_t bounced;     /* bytes copied through the pool */
-	uint64_t grants;      /* grant entries made (not per I/O when
-				 persistent) */
-	uint64_t reconnects;  /* backend changes survived */
-	uint64_t replayed;    /* requests replayed after a reconnect */
+	uint64_t requests;   /* ring requests sent */
+	uint64_t notifies;   /* events sent to the backend */
+	uint64_t bounced;    /* bytes copied through the pool */
+	uint64_t grants;     /* grant entries made (not per I/O when
+				persistent) */
+	uint64_t reconnects; /* backend changes survived */
+	uint64_t replayed;   /* requests replayed after a reconnect */
 };
 void pvio_blkfront_get_stats(const struct pvio_blkfront *f,
 			     struct pvio_blkfront_stats *st);
 
-/* "xvda" -> 51712 etc. (Xen's vdev numbering); -EINVAL if not a name. */
-int pvio_blkfront_vdev_parse(const char *vdev, uint16_t *devid);
+/*
+ * Xen's vdev numbering (libxl): "xvda" -> 51712 (202 << 8 | disk << 4 |
+ * part), "xvdq" or a partition > 15 -> 1 << 28 | disk << 8 | part,
+ * "hda".."hdt" (IDE majors), "sda".."sdp" (8 << 8 | disk << 4 | part),
+ * "d<disk>[p<part>]", or a plain decimal device number ("51712").
+ * -EINVAL if it is none of these.
+ */
+int pvio_blkfront_vdev_parse(const char *vdev, uint32_t *devid);
 
 #ifdef __cplusplus
 }
