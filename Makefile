@@ -30,6 +30,7 @@ check: deps
 bench: deps build
 	./$(BUILD)/bench/pvio-bench-ring
 	./$(BUILD)/bench/hv/pvio-bench-hv
+	/usr/bin/python3 bench/blk/blkbench.py --pvio $(BUILD)/toolstack/pvio --engine $(BUILD)/fio/libpvio_fio.so
 
 demo: deps build
 	./scripts/demo.sh $(BUILD)

@@ -22,6 +22,7 @@ fio
 nbdkit
 e2fsprogs
 dpkg-dev
+python3
 "
 
 missing=""
@@ -31,13 +32,16 @@ for p in $PACKAGES; do
 done
 
 if [ -z "$missing" ]; then
-	echo "deps: all present"
-	exit 0
+	echo "deps: all packages present"
+else
+	echo "deps: installing$missing"
+	SUDO=""
+	[ "$(id -u)" -eq 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
 fi
 
-echo "deps: installing$missing"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing
+# fio ships no headers for external engines: the engine builds against
+# the source of the very fio Debian installed (scripts/fio-src.sh).
+"$(dirname "$0")/fio-src.sh" >/dev/null
