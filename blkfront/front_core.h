@@ -33,9 +33,6 @@
 #include "pvio/io/blkif.h"
 #include "pvio/reqid.h"
 
-#ifndef PVIO_ENOTCONN
-#define PVIO_ENOTCONN 107 /* Linux's value, like the rest of pvio/errno.h */
-#endif
 
 /* One data segment: a 512-byte-sector range inside one 4 KiB frame. */
 struct pvio_bfc_seg {

@@ -127,6 +127,7 @@ static void test_errno_values(void **state)
 	assert_int_equal(PVIO_ENOSYS, ENOSYS);
 	assert_int_equal(PVIO_EPROTO, EPROTO);
 	assert_int_equal(PVIO_EOVERFLOW, EOVERFLOW);
+	assert_int_equal(PVIO_ENOTCONN, ENOTCONN);
 	assert_int_equal(PVIO_EOPNOTSUPP, EOPNOTSUPP);
 	assert_int_equal(PVIO_EALREADY, EALREADY);
 	assert_int_equal(PVIO_EINPROGRESS, EINPROGRESS);
