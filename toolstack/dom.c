@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,6 +212,7 @@ int pvio_tool_create(struct pvio_dom *dom0, struct pvio_xs *xs,
 		     bool paused, FILE *out, pvio_domid_t *domid,
 		     struct pvio_tool_err *e)
 {
+	pvio_domid_t back[PVIO_TOOL_MAX_DEVS];
 	char cred[PVIO_DOM_CRED_MAX];
 	char abs_run[PATH_MAX];
 	int rc;
@@ -218,6 +220,15 @@ int pvio_tool_create(struct pvio_dom *dom0, struct pvio_xs *xs,
 	if (!realpath(run_dir, abs_run))
 		return pvio_tool_fail(e, -errno, "%s: %s", run_dir,
 				      strerror(errno));
+	/* Driver domains first: one may have to be started, and a guest
+	 * must not exist half-made while that happens (or fails). */
+	for (unsigned int i = 0; i < dc->ndisks; i++) {
+		rc = pvio_tool_backend_resolve(dom0, xs, abs_run,
+					       dc->disks[i].backend, out,
+					       &back[i], e);
+		if (rc)
+			return rc;
+	}
 	rc = pvio_dom_ctl_create(dom0, dc->name, dc->memory_mb * 256U, domid,
 				 cred);
 	if (rc == -EEXIST)
@@ -234,23 +245,13 @@ int pvio_tool_create(struct pvio_dom *dom0, struct pvio_xs *xs,
 	}
 	for (unsigned int i = 0; i < dc->ndisks; i++) {
 		const struct pvio_tool_disk *d = &dc->disks[i];
-		pvio_domid_t back;
 
-		rc = backend_domid(dom0, d->backend, &back, e);
-		if (!rc) {
-			rc = pvio_tool_xs_disk_add(xs, *domid, back, d);
-			if (rc)
-				pvio_tool_fail(e, rc, "disk %s: %s", d->vdev,
-					       strerror(-rc));
-		}
-		if (rc)
+		rc = pvio_tool_xs_disk_add(xs, *domid, back[i], d);
+		if (rc) {
+			pvio_tool_fail(e, rc, "disk %s: %s", d->vdev,
+				       strerror(-rc));
 			goto undo;
-		if (out)
-			fprintf(out,
-				"disk %s (%s): xenstore entries written; "
-				"serving it is not yet supported (no block "
-				"backend yet)\n",
-				d->vdev, d->target);
+		}
 	}
 	for (unsigned int i = 0; i < dc->nvifs; i++) {
 		const struct pvio_tool_vif *v = &dc->vifs[i];
@@ -272,10 +273,65 @@ int pvio_tool_create(struct pvio_dom *dom0, struct pvio_xs *xs,
 				"backend yet)\n",
 				v->devid, v->mac);
 	}
+	/* The driver domain takes each disk up at once (InitWait); one it
+	 * cannot serve (it could not open the target) says why in xenstore,
+	 * and that is better reported now than found by the guest later. */
+	for (unsigned int i = 0; i < dc->ndisks; i++) {
+		const struct pvio_tool_disk *d = &dc->disks[i];
+		char why[256] = "";
+
+		if (back[i] == 0)
+			continue;
+		rc = pvio_tool_xs_backend_wait(xs, back[i], *domid, d->devid,
+					       5000, why, sizeof(why));
+		if (rc == -EIO) {
+			pvio_tool_fail(e, rc,
+				       "disk %s: driver domain %u cannot "
+				       "serve it: %s (see %s/log/)",
+				       d->vdev, back[i], why, abs_run);
+			goto undo;
+		}
+		if (rc && out)
+			fprintf(out,
+				"disk %s: driver domain %u has not picked "
+				"it up yet\n",
+				d->vdev, back[i]);
+		rc = 0;
+	}
 	if (dc->argv) {
 		rc = spawn(dom0, abs_run, dc, cred, *domid, paused, e);
 		if (rc)
 			goto undo;
+	}
+	/* A driver domain is ready when its daemon watches its backend
+	 * directory; devices handed to it before then could be missed. */
+	if (dc->driver[0] && !paused) {
+		rc = pvio_tool_driver_wait(dom0, xs, *domid, 10000, e);
+		if (rc) {
+			char msg[sizeof(e->msg)];
+
+			snprintf(msg, sizeof(msg), "%s", e->msg);
+			pvio_tool_fail(e, rc, "%s (see %s/log/%s.log)", msg,
+				       abs_run, dc->name);
+			goto undo;
+		}
+	}
+	for (unsigned int i = 0; i < dc->ndisks && out; i++) {
+		const struct pvio_tool_disk *d = &dc->disks[i];
+
+		if (back[i] == 0)
+			fprintf(out,
+				"disk %s (%s): xenstore entries written; no "
+				"block backend runs in Domain-0 (name a "
+				"driver domain with backend=)\n",
+				d->vdev, d->target);
+		else
+			fprintf(out,
+				"disk %s (%s, %s%s%s): served by driver domain "
+				"%u\n",
+				d->vdev, d->target, d->writable ? "rw" : "ro",
+				d->engine[0] ? ", engine " : "", d->engine,
+				back[i]);
 	}
 	explicit_bzero(cred, sizeof(cred));
 	return 0;
@@ -289,19 +345,36 @@ undo:
 int pvio_tool_destroy(struct pvio_dom *dom0, struct pvio_xs *xs,
 		      pvio_domid_t domid, struct pvio_tool_err *e)
 {
-	int rc;
+	int rc, pid, pfd;
+	bool killed = false;
 
 	if (domid == 0)
 		return pvio_tool_fail(e, -EPERM,
 				      "domain 0 cannot be "
 				      "destroyed");
+	/* pvio-hv kills the domain's process; what it started (a FUSE
+	 * daemon, fio jobs) is in its process group (the guest is made a
+	 * session leader at spawn), and belongs to the domain too.  The
+	 * pidfd proves the leader still lives, so the group id is not a
+	 * recycled one. */
+	pid = pvio_tool_domain_pid(dom0, domid);
+	pfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+	if (pfd >= 0) {
+		killed = kill(-pid, SIGKILL) == 0;
+		close(pfd);
+	}
 	rc = pvio_dom_ctl_destroy(dom0, domid);
+	/* pvio-hv may have seen the death and released it already. */
+	if (rc == -ESRCH && killed)
+		rc = 0;
 	if (rc)
 		return pvio_tool_fail(e, rc, "destroy %u: %s", domid,
 				      strerror(-rc));
 	/* pvio-hv removed the domain's own subtree; its devices' backend
-	 * directories live under the backend domains. */
-	rc = pvio_tool_xs_backends_purge(xs, domid);
+	 * directories live under the backend domains.  As libxl does, each
+	 * live backend is asked to close (online=0, Closing) and given a
+	 * moment to release the disk before its directory goes. */
+	rc = pvio_tool_xs_backends_close(xs, domid, 3000);
 	if (rc)
 		return pvio_tool_fail(e, rc, "xenstore cleanup: %s",
 				      strerror(-rc));

@@ -6,9 +6,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <pvio/blkfront.h>
 
 #include "tool.h"
 
@@ -115,107 +120,13 @@ static int put(char *dst, size_t cap, const char *src)
 /* Virtual disk numbering (Xen's docs/misc/vbd-interface.txt)             */
 /* ---------------------------------------------------------------------- */
 
-/* "a" -> 0, "z" -> 25, "aa" -> 26: bijective base 26.  -1 if invalid. */
-static long disk_letters(const char **p)
-{
-	long n = 0;
-	const char *s = *p;
-
-	if (!islower((unsigned char)*s))
-		return -1;
-	while (islower((unsigned char)*s)) {
-		n = n * 26 + (*s - 'a' + 1);
-		if (n > (1L << 20))
-			return -1;
-		s++;
-	}
-	*p = s;
-	return n - 1;
-}
-
-/* Optional decimal partition number; -1 if malformed. */
-static long partition(const char *s)
-{
-	long n = 0;
-
-	if (!*s)
-		return 0;
-	if (*s == '0' || !isdigit((unsigned char)*s))
-		return -1;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return -1;
-		n = n * 10 + (*s - '0');
-		if (n > 255)
-			return -1;
-	}
-	return n;
-}
-
 int pvio_tool_vdev_to_devid(const char *vdev, uint32_t *devid)
 {
-	/* IDE majors, two disks each. */
-	static const unsigned int hd_major[] = {3,  22, 33, 34, 56,
-						57, 88, 89, 90, 91};
-	const char *p = vdev;
-	long disk, part;
-
-	if (strncmp(p, "xvd", 3) == 0) {
-		p += 3;
-		disk = disk_letters(&p);
-		part = partition(p);
-		if (disk < 0 || part < 0)
-			return -EINVAL;
-		if (disk < 16 && part < 16)
-			*devid = (202U << 8) | (uint32_t)(disk << 4) |
-				 (uint32_t)part;
-		else
-			*devid = (1U << 28) | (uint32_t)(disk << 8) |
-				 (uint32_t)part;
-		return 0;
-	}
-	if (strncmp(p, "hd", 2) == 0) {
-		p += 2;
-		disk = disk_letters(&p);
-		part = partition(p);
-		if (disk < 0 || disk >= 20 || part < 0 || part >= 64)
-			return -EINVAL;
-		*devid = (hd_major[disk / 2] << 8) |
-			 (uint32_t)((disk & 1) << 6) | (uint32_t)part;
-		return 0;
-	}
-	if (strncmp(p, "sd", 2) == 0) {
-		p += 2;
-		disk = disk_letters(&p);
-		part = partition(p);
-		if (disk < 0 || disk >= 16 || part < 0 || part >= 16)
-			return -EINVAL;
-		*devid = (8U << 8) | (uint32_t)(disk << 4) | (uint32_t)part;
-		return 0;
-	}
-	if (*p == 'd' && isdigit((unsigned char)p[1])) {
-		/* d<disk>[p<partition>] */
-		char *end;
-
-		disk = strtol(p + 1, &end, 10);
-		part = 0;
-		if (*end == 'p') {
-			if (!isdigit((unsigned char)end[1]))
-				return -EINVAL;
-			part = strtol(end + 1, &end, 10);
-		}
-		if (*end || disk < 0 || disk >= (1L << 20) || part < 0 ||
-		    part > 255)
-			return -EINVAL;
-		if (disk < 16 && part < 16)
-			*devid = (202U << 8) | (uint32_t)(disk << 4) |
-				 (uint32_t)part;
-		else
-			*devid = (1U << 28) | (uint32_t)(disk << 8) |
-				 (uint32_t)part;
-		return 0;
-	}
-	return -EINVAL;
+	/* One implementation of Xen's numbering, shared with the guests'
+	 * library; a disk spec names a disk, so bare numbers are refused. */
+	if (!vdev || !*vdev || (*vdev >= '0' && *vdev <= '9'))
+		return -EINVAL;
+	return pvio_blkfront_vdev_parse(vdev, devid) ? -EINVAL : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -237,7 +148,7 @@ static char *trim(char *s)
 /* The deprecated "<prefix>:<target>" forms; their positionals are
  * target, vdev, access (the prefix implies the format). */
 static const char *legacy_prefix(const char *target, char *backendtype,
-				 size_t cap)
+				 size_t cap, bool *phy)
 {
 	static const struct {
 		const char *prefix;
@@ -253,6 +164,7 @@ static const char *legacy_prefix(const char *target, char *backendtype,
 		if (strncmp(target, prefixes[i].prefix, n) == 0) {
 			snprintf(backendtype, cap, "%s",
 				 prefixes[i].backendtype);
+			*phy = !strcmp(prefixes[i].prefix, "phy:");
 			return target + n;
 		}
 	}
@@ -279,6 +191,19 @@ static int set_field(char *dst, size_t cap, const char *what, const char *v,
 		return pvio_tool_fail(e, -ENAMETOOLONG, "%s too long: '%s'",
 				      what, v);
 	return 0;
+}
+
+/* pvio's extension: the driver domain's I/O engine for this disk. */
+static int set_engine(struct pvio_tool_disk *d, const char *v,
+		      struct pvio_tool_err *e)
+{
+	if (strcmp(v, "io_uring") != 0 && strcmp(v, "libaio") != 0 &&
+	    strcmp(v, "psync") != 0)
+		return pvio_tool_fail(e, -EINVAL,
+				      "unknown engine '%s' (io_uring, libaio "
+				      "or psync)",
+				      v);
+	return set_field(d->engine, sizeof(d->engine), "engine", v, e);
 }
 
 int pvio_tool_disk_parse(struct pvio_tool_disk *d, const char *spec,
@@ -324,6 +249,8 @@ int pvio_tool_disk_parse(struct pvio_tool_disk *d, const char *spec,
 			else if (!strcmp(k, "backendtype"))
 				rc = set_field(d->backendtype,
 					       sizeof(d->backendtype), k, v, e);
+			else if (!strcmp(k, "engine"))
+				rc = set_engine(d, v, e);
 			else if (!strcmp(k, "devtype") ||
 				 !strcmp(k, "script") ||
 				 !strcmp(k, "direct-io-safe"))
@@ -352,10 +279,12 @@ int pvio_tool_disk_parse(struct pvio_tool_disk *d, const char *spec,
 
 		/* A positional parameter. */
 		if (pos == P_TARGET) {
-			const char *t = legacy_prefix(tok, d->backendtype,
-						      sizeof(d->backendtype));
+			const char *t =
+				legacy_prefix(tok, d->backendtype,
+					      sizeof(d->backendtype), &d->phy);
 			if (t) {
 				legacy = true;
+				d->file = !d->phy;
 				tok = (char *)t;
 			}
 			rc = set_field(d->target, sizeof(d->target), "target",
@@ -402,6 +331,64 @@ int pvio_tool_disk_parse(struct pvio_tool_disk *d, const char *spec,
 		return pvio_tool_fail(e, -EOPNOTSUPP,
 				      "format '%s' is not supported (raw only)",
 				      d->format);
+	if (!strcmp(d->backendtype, "phy")) {
+		d->phy = true;
+		d->file = false;
+	}
+	return 0;
+}
+
+int pvio_tool_disk_check(struct pvio_tool_disk *d, struct pvio_tool_err *e)
+{
+	char abs[PATH_MAX];
+	struct stat st;
+
+	if (stat(d->target, &st) < 0)
+		return pvio_tool_fail(e, -errno, "%s: %s", d->target,
+				      strerror(errno));
+	if (d->phy && !S_ISBLK(st.st_mode))
+		return pvio_tool_fail(e, -ENOTBLK,
+				      "%s: phy: needs a block device",
+				      d->target);
+	if (d->file && !S_ISREG(st.st_mode))
+		return pvio_tool_fail(
+			e, -EINVAL, "%s: file: needs a regular file%s",
+			d->target,
+			S_ISBLK(st.st_mode) ? " (use phy: for block devices)"
+					    : "");
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return pvio_tool_fail(e, -EINVAL,
+				      "%s: neither a regular file nor a block "
+				      "device",
+				      d->target);
+	if (access(d->target, d->writable ? R_OK | W_OK : R_OK) < 0)
+		return pvio_tool_fail(e, -errno, "%s: %s%s", d->target,
+				      strerror(errno),
+				      d->writable ? " (a writable disk; use "
+						    "'r' for read-only)"
+						  : "");
+	if (!realpath(d->target, abs))
+		return pvio_tool_fail(e, -errno, "%s: %s", d->target,
+				      strerror(errno));
+	if (put(d->target, sizeof(d->target), abs))
+		return pvio_tool_fail(e, -ENAMETOOLONG, "%s: path too long",
+				      abs);
+	/* The backend's "type" key follows what the target is. */
+	d->phy = S_ISBLK(st.st_mode);
+	return 0;
+}
+
+int pvio_tool_domcfg_check(struct pvio_tool_domcfg *dc, const char *file,
+			   struct pvio_tool_err *e)
+{
+	for (unsigned int i = 0; i < dc->ndisks; i++) {
+		struct pvio_tool_err sub = {{0}};
+		int rc = pvio_tool_disk_check(&dc->disks[i], &sub);
+
+		if (rc)
+			return pvio_tool_fail(e, rc, "%s:%d: disk: %s", file,
+					      dc->disks[i].line, sub.msg);
+	}
 	return 0;
 }
 
@@ -593,6 +580,28 @@ static int take_devices(struct pvio_tool_domcfg *dc, const struct pvio_cfg *cfg,
 	return 0;
 }
 
+/* A driver domain runs the daemon, found as `pvio` finds pvio-hv. */
+static int driver_argv(struct pvio_tool_domcfg *dc,
+		       const struct pvio_cfg_entry *args)
+{
+	size_t n = args ? args->value.nitems : 0;
+	char bin[PATH_MAX];
+
+	dc->argv = calloc(n + 2, sizeof(char *));
+	if (!dc->argv)
+		return -ENOMEM;
+	pvio_tool_find_binary("pvio-blkback", "blkback", bin, sizeof(bin));
+	dc->argv[0] = strdup(bin);
+	if (!dc->argv[0])
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		dc->argv[i + 1] = strdup(args->value.items[i].str);
+		if (!dc->argv[i + 1])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 static bool valid_name(const char *s)
 {
 	/* xl refuses names that could be mistaken for a domid. */
@@ -614,7 +623,8 @@ int pvio_tool_domcfg_from(struct pvio_tool_domcfg *dc,
 			  const struct pvio_cfg *cfg, FILE *warn,
 			  struct pvio_tool_err *e)
 {
-	int rc = 0;
+	const struct pvio_cfg_entry *driver_args = NULL;
+	int rc = 0, driver_line = 0;
 
 	memset(dc, 0, sizeof(*dc));
 	dc->memory_mb = 16;
@@ -655,6 +665,31 @@ int pvio_tool_domcfg_from(struct pvio_tool_domcfg *dc,
 				rc = pvio_tool_fail(e, -EINVAL,
 						    "%s:%d: user: too long",
 						    cfg->file, ent->line);
+		} else if (!strcmp(k, "driver")) {
+			rc = want(cfg, ent, PVIO_CFG_STRING, e);
+			if (!rc && strcmp(ent->value.str, "blkback") != 0)
+				rc = pvio_tool_fail(e, -EINVAL,
+						    "%s:%d: driver: unknown "
+						    "driver '%s' (blkback)",
+						    cfg->file, ent->line,
+						    ent->value.str);
+			if (!rc)
+				put(dc->driver, sizeof(dc->driver),
+				    ent->value.str);
+			driver_line = ent->line;
+		} else if (!strcmp(k, "driver_args")) {
+			rc = want(cfg, ent, PVIO_CFG_LIST, e);
+			for (size_t j = 0; !rc && j < ent->value.nitems; j++)
+				if (ent->value.items[j].type != PVIO_CFG_STRING)
+					rc = pvio_tool_fail(
+						e, -EINVAL,
+						"%s:%d: driver_args: item %zu "
+						"is not a string",
+						cfg->file,
+						ent->value.items[j].line,
+						j + 1);
+			if (!rc)
+				driver_args = ent;
 		} else if (!strcmp(k, "disk")) {
 			rc = take_devices(dc, cfg, ent, true, e);
 		} else if (!strcmp(k, "vif")) {
@@ -678,6 +713,22 @@ int pvio_tool_domcfg_from(struct pvio_tool_domcfg *dc,
 	if (!rc && !dc->name[0])
 		rc = pvio_tool_fail(e, -EINVAL, "%s: no 'name' given",
 				    cfg->file);
+	if (!rc && driver_args && !dc->driver[0])
+		rc = pvio_tool_fail(e, -EINVAL,
+				    "%s:%d: driver_args: needs driver = "
+				    "\"blkback\"",
+				    cfg->file, driver_args->line);
+	if (!rc && dc->driver[0]) {
+		if (dc->argv)
+			rc = pvio_tool_fail(e, -EINVAL,
+					    "%s:%d: driver: a driver domain's "
+					    "command is its daemon; drop "
+					    "'cmd' (options go in "
+					    "driver_args)",
+					    cfg->file, driver_line);
+		else
+			rc = driver_argv(dc, driver_args);
+	}
 	if (rc)
 		pvio_tool_domcfg_free(dc);
 	return rc;

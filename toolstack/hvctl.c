@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Starting, stopping and finding pvio-hv.  The stub is found next to the
- * `pvio` executable (an installed tree), in the build tree's layout
- * (toolstack/pvio beside hypervisor-stub/pvio-hv), else in $PATH.
+ * Starting, stopping and finding pvio-hv.  The stub (like pvio-blkback)
+ * is found next to the `pvio` executable (an installed tree), in the
+ * build tree's layout (toolstack/pvio beside hypervisor-stub/pvio-hv),
+ * else in $PATH.
  */
 #include <errno.h>
 #include <limits.h>
@@ -15,9 +16,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <pvio/domain.h>
+
 #include "tool.h"
 
-static void hv_binary(char *out, size_t len)
+void pvio_tool_find_binary(const char *name, const char *subdir, char *out,
+			   size_t len)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -28,18 +32,17 @@ static void hv_binary(char *out, size_t len)
 
 		if (slash) {
 			*slash = '\0';
-			if ((size_t)snprintf(out, len, "%s/pvio-hv", self) <
+			if ((size_t)snprintf(out, len, "%s/%s", self, name) <
 				    len &&
 			    access(out, X_OK) == 0)
 				return;
-			if ((size_t)snprintf(out, len,
-					     "%s/../hypervisor-stub/pvio-hv",
-					     self) < len &&
+			if ((size_t)snprintf(out, len, "%s/../%s/%s", self,
+					     subdir, name) < len &&
 			    access(out, X_OK) == 0)
 				return;
 		}
 	}
-	snprintf(out, len, "pvio-hv");
+	snprintf(out, len, "%s", name);
 }
 
 static void pid_file(const char *run_dir, char *out, size_t len)
@@ -77,7 +80,7 @@ int pvio_tool_hv_start(const char *run_dir, struct pvio_tool_err *e)
 		return pvio_tool_fail(e, -EALREADY,
 				      "pvio-hv is already running for %s",
 				      run_dir);
-	hv_binary(bin, sizeof(bin));
+	pvio_tool_find_binary("pvio-hv", "hypervisor-stub", bin, sizeof(bin));
 	pid_file(run_dir, pidf, sizeof(pidf));
 	pid = fork();
 	if (pid < 0)
@@ -100,6 +103,40 @@ int pvio_tool_hv_start(const char *run_dir, struct pvio_tool_err *e)
 	return 0;
 }
 
+/*
+ * pvio-hv kills each domain's process when it stops; what those started
+ * (a guest's FUSE daemon, its fio jobs) is in their process groups and
+ * goes too, as `pvio destroy` does it.  Best effort: without a dom0
+ * connection there is nothing to list.
+ */
+static void kill_domain_groups(const char *run_dir)
+{
+	struct pvio_dom_info *info;
+	struct pvio_dom *dom0;
+	int err = 0, n;
+
+	dom0 = pvio_dom_open_dom0(run_dir, &err);
+	if (!dom0)
+		return;
+	n = pvio_dom_ctl_list(dom0, NULL, 0);
+	info = n >= 0 ? calloc((size_t)n + 16, sizeof(*info)) : NULL;
+	if (info)
+		n = pvio_dom_ctl_list(dom0, info, (unsigned int)n + 16);
+	for (int i = 0; info && i < n; i++) {
+		/* The pidfd proves the group leader lives: no recycled id. */
+		int pfd = info[i].pid > 0 && info[i].domid != 0
+				  ? (int)syscall(SYS_pidfd_open, info[i].pid, 0)
+				  : -1;
+
+		if (pfd >= 0) {
+			kill(-info[i].pid, SIGKILL);
+			close(pfd);
+		}
+	}
+	free(info);
+	pvio_dom_close(dom0);
+}
+
 int pvio_tool_hv_stop(const char *run_dir, int timeout_ms,
 		      struct pvio_tool_err *e)
 {
@@ -111,6 +148,7 @@ int pvio_tool_hv_stop(const char *run_dir, int timeout_ms,
 				      "pvio-hv is not running for "
 				      "%s",
 				      run_dir);
+	kill_domain_groups(run_dir);
 	/* A pidfd, so that the wait below follows this very process and
 	 * not whatever reuses its pid. */
 	pfd = (int)syscall(SYS_pidfd_open, pid, 0);

@@ -194,6 +194,11 @@ static int cmd_create(int argc, char **argv)
 	pvio_cfg_free(&cfg);
 	if (rc)
 		return failed(&e, rc);
+	rc = pvio_tool_domcfg_check(&dc, argv[optind], &e);
+	if (rc) {
+		pvio_tool_domcfg_free(&dc);
+		return failed(&e, rc);
+	}
 	if (dry) {
 		printf("%s: valid (name %s, %u MiB, %u disk(s), %u vif(s))\n",
 		       argv[optind], dc.name, dc.memory_mb, dc.ndisks,
@@ -329,13 +334,17 @@ static int cmd_block_attach(int argc, char **argv)
 		strcat(spec, argv[i]);
 	}
 	rc = pvio_tool_disk_parse(&d, spec, &e);
+	if (!rc)
+		rc = pvio_tool_disk_check(&d, &e);
 	if (rc)
 		return failed(&e, rc);
 	if (connect_all(&dom0, &xs))
 		return 1;
 	rc = pvio_tool_domid(dom0, argv[1], &front, &e);
-	if (!rc && d.backend[0])
-		rc = pvio_tool_domid(dom0, d.backend, &back, &e);
+	if (!rc)
+		rc = pvio_tool_backend_resolve(dom0, xs,
+					       pvio_tool_run_dir(run_dir_arg),
+					       d.backend, stdout, &back, &e);
 	if (!rc) {
 		rc = pvio_tool_xs_disk_add(xs, front, back, &d);
 		if (rc == -EEXIST)
@@ -344,9 +353,31 @@ static int cmd_block_attach(int argc, char **argv)
 		else if (rc)
 			pvio_tool_fail(&e, rc, "xenstore: %s", strerror(-rc));
 	}
-	if (!rc)
-		printf("disk %s attached to domain %u (xenstore side; serving "
-		       "it is not yet supported)\n",
+	if (!rc && back) {
+		char why[256] = "";
+		int w = pvio_tool_xs_backend_wait(xs, back, front, d.devid,
+						  5000, why, sizeof(why));
+
+		if (w == -EIO) {
+			pvio_tool_xs_dev_remove(xs, front, "vbd", d.devid,
+						1000);
+			rc = pvio_tool_fail(&e, w,
+					    "driver domain %u cannot serve %s: "
+					    "%s",
+					    back, d.vdev, why);
+		} else if (w) {
+			printf("disk %s: driver domain %u has not picked it "
+			       "up yet\n",
+			       d.vdev, back);
+		}
+	}
+	if (!rc && back)
+		printf("disk %s attached to domain %u, served by driver domain "
+		       "%u\n",
+		       d.vdev, front, back);
+	else if (!rc)
+		printf("disk %s attached to domain %u (xenstore entries only: "
+		       "no block backend runs in Domain-0)\n",
 		       d.vdev, front);
 	disconnect_all(dom0, xs);
 	return rc ? failed(&e, rc) : 0;
@@ -405,6 +436,55 @@ static int cmd_block_detach(int argc, char **argv)
 static int cmd_network_detach(int argc, char **argv)
 {
 	return detach(argc, argv, "vif");
+}
+
+static int cmd_driver_domain(int argc, char **argv)
+{
+	const char *name = PVIO_TOOL_DEFAULT_DRIVER;
+	struct pvio_tool_err e = {{0}};
+	struct pvio_dom *dom0;
+	struct pvio_xs *xs;
+	pvio_domid_t domid;
+	char **extra = NULL;
+	int i, rc;
+
+	if (argc < 2)
+		return usage_error("expected start or stop");
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			extra = argv + i + 1;
+			break;
+		}
+		if (!strcmp(argv[i], "--name") && i + 1 < argc)
+			name = argv[++i];
+		else if (!strncmp(argv[i], "--name=", 7))
+			name = argv[i] + 7;
+		else
+			return usage_error("unknown argument '%s'", argv[i]);
+	}
+	if (!strcmp(argv[1], "start")) {
+		if (connect_all(&dom0, &xs))
+			return 1;
+		/* argv is NULL-terminated: extra runs to its end. */
+		rc = pvio_tool_driver_start(dom0, xs,
+					    pvio_tool_run_dir(run_dir_arg),
+					    name, extra, stdout, &domid, &e);
+		if (rc == -EEXIST)
+			pvio_tool_fail(&e, rc, "a domain named '%s' exists",
+				       name);
+	} else if (!strcmp(argv[1], "stop")) {
+		if (extra)
+			return usage_error("stop takes no daemon options");
+		if (connect_all(&dom0, &xs))
+			return 1;
+		rc = pvio_tool_driver_stop(dom0, xs, name, 10000, &e);
+		if (!rc)
+			printf("driver domain %s stopped\n", name);
+	} else {
+		return usage_error("unknown subcommand '%s'", argv[1]);
+	}
+	disconnect_all(dom0, xs);
+	return rc ? failed(&e, rc) : 0;
 }
 
 static int cmd_network_attach(int argc, char **argv)
@@ -615,6 +695,11 @@ static const struct cmd cmds[] = {
 	 "  cmd = [\"prog\", \"arg\"]  the guest's command (or a shell "
 	 "string)\n"
 	 "  disk = ['file:/img,xvda,w']  vif = ['bridge=pvbr0']\n"
+	 "    (phy:/dev/X for block devices, r for read-only, backend=NAME\n"
+	 "     for a driver domain, engine=io_uring|libaio|psync; with no\n"
+	 "     backend= the driver domain 'blkback' serves it, started on\n"
+	 "     demand)\n"
+	 "  driver = \"blkback\"     make this a block driver domain\n"
 	 "  user = \"name\"           run the guest as this user\n"
 	 "  -p  leave the domain paused    -n  only check the file\n",
 	 cmd_create},
@@ -627,11 +712,21 @@ static const struct cmd cmds[] = {
 	{"unpause", "DOMAIN", "Resume a paused domain.\n", cmd_domain_op},
 	{"block-attach", "DOMAIN DISKSPEC",
 	 "Add a virtual disk (xl-disk-configuration syntax), e.g.\n"
-	 "  pvio block-attach guest file:/img,xvdb,w\n",
+	 "  pvio block-attach guest file:/img,xvdb,w\n"
+	 "  pvio block-attach guest phy:/dev/loop0,xvdc,r,backend=dd2\n",
 	 cmd_block_attach},
 	{"block-detach", "DOMAIN VDEV|DEVID",
 	 "Remove a virtual disk: the backend is asked to close first.\n",
 	 cmd_block_detach},
+	{"driver-domain", "start|stop [--name NAME] [-- BLKBACK-OPTIONS]",
+	 "Start or stop a block driver domain: a domain whose process is\n"
+	 "pvio-blkback (log in RUN_DIR/log/NAME.log).  NAME defaults to\n"
+	 "blkback, the driver domain that serves every disk naming no\n"
+	 "backend= (`pvio create` starts it when needed).  Options after --\n"
+	 "go to pvio-blkback, e.g. -- --engine libaio --no-persistent.\n"
+	 "A config file can make a driver domain too: driver = \"blkback\"\n"
+	 "(and driver_args = [\"--engine\", \"psync\"]) instead of cmd.\n",
+	 cmd_driver_domain},
 	{"network-attach", "DOMAIN [VIFSPEC]",
 	 "Add a virtual NIC (xl-network-configuration syntax), e.g.\n"
 	 "  pvio network-attach guest bridge=pvbr0,mac=00:16:3e:00:00:01\n",

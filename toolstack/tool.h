@@ -85,10 +85,19 @@ struct pvio_tool_disk {
 	uint32_t devid;	   /* Xen's numbering of vdev */
 	bool writable;
 	char format[16];  /* raw only, for now */
-	char backend[64]; /* backend domain name; "" = Domain-0 */
+	char backend[64]; /* backend domain name; "" = the default driver
+			     domain (PVIO_TOOL_DEFAULT_DRIVER) */
 	char backendtype[16];
+	char engine[16]; /* pvio extension engine=: io_uring|libaio|psync, ""
+			    = the driver domain's default; backend key
+			    io-engine */
+	bool phy;	 /* phy: prefix / backendtype=phy: a block device */
+	bool file;	 /* file: prefix: a regular file */
 	int line;
 };
+
+/* The driver domain that serves disks naming no backend. */
+#define PVIO_TOOL_DEFAULT_DRIVER "blkback"
 
 /* One `vif = [...]` entry (xl-network-configuration syntax). */
 struct pvio_tool_vif {
@@ -109,6 +118,9 @@ struct pvio_tool_domcfg {
 	unsigned int ndisks;
 	struct pvio_tool_vif vifs[PVIO_TOOL_MAX_DEVS];
 	unsigned int nvifs;
+	/* `driver = "blkback"`: this domain is a driver domain; its command
+	 * is the daemon (pvio-blkback) followed by `driver_args`. */
+	char driver[16];
 };
 
 /*
@@ -124,6 +136,19 @@ void pvio_tool_domcfg_free(struct pvio_tool_domcfg *dc);
 /* Parse one disk spec ("file:/img,xvda,w" or "vdev=xvda, target=/img"). */
 int pvio_tool_disk_parse(struct pvio_tool_disk *d, const char *spec,
 			 struct pvio_tool_err *e);
+/*
+ * Check a disk's target on this host and make it absolute (the driver
+ * domain does not share the caller's working directory): it must exist,
+ * be a block device for phy:, a regular file for file:, either otherwise,
+ * and be writable if the disk is.  Fills 'e' with "<target>: <why>".
+ */
+int pvio_tool_disk_check(struct pvio_tool_disk *d, struct pvio_tool_err *e);
+
+/* pvio_tool_disk_check() on every disk; errors are "<file>:<line>: disk:
+ * <why>". */
+int pvio_tool_domcfg_check(struct pvio_tool_domcfg *dc, const char *file,
+			   struct pvio_tool_err *e);
+
 /* Parse one vif spec ("bridge=pvbr0,mac=00:16:3e:00:00:01"). */
 int pvio_tool_vif_parse(struct pvio_tool_vif *v, const char *spec,
 			struct pvio_tool_err *e);
@@ -157,6 +182,20 @@ int pvio_tool_xs_dev_remove(struct pvio_xs *xs, pvio_domid_t front,
 /* Remove every backend directory that serves 'front' (domain teardown). */
 int pvio_tool_xs_backends_purge(struct pvio_xs *xs, pvio_domid_t front);
 
+/*
+ * Wait up to timeout_ms until the vbd's backend has picked it up (state
+ * InitWait or later): 0; -EIO if it reported an error (its text, from the
+ * backend's error node, goes to 'why'); -ETIMEDOUT.
+ */
+int pvio_tool_xs_backend_wait(struct pvio_xs *xs, pvio_domid_t back,
+			      pvio_domid_t front, uint32_t devid,
+			      int timeout_ms, char *why, size_t whylen);
+
+/* The same, but each live backend is first asked to close and given up
+ * to 'timeout_ms' in all to reach Closed (domain destroy). */
+int pvio_tool_xs_backends_close(struct pvio_xs *xs, pvio_domid_t front,
+				int timeout_ms);
+
 /* A short description of the domain's devices: "vbd:51712 vif:0". */
 int pvio_tool_xs_dev_summary(struct pvio_xs *xs, pvio_domid_t domid, char *buf,
 			     size_t len);
@@ -183,9 +222,64 @@ int pvio_tool_create(struct pvio_dom *dom0, struct pvio_xs *xs,
 int pvio_tool_domid(struct pvio_dom *dom0, const char *arg, pvio_domid_t *domid,
 		    struct pvio_tool_err *e);
 
-/* Destroy: pvio-hv kills and releases it; its backend dirs go too. */
+/* The pid pvio-hv tracks for 'domid' (its process), or -ESRCH. */
+int pvio_tool_domain_pid(struct pvio_dom *dom0, pvio_domid_t domid);
+
+/* Destroy: pvio-hv kills and releases it (and the toolstack its process
+ * group); its backend dirs are closed and removed. */
 int pvio_tool_destroy(struct pvio_dom *dom0, struct pvio_xs *xs,
 		      pvio_domid_t domid, struct pvio_tool_err *e);
+
+/* ---------------------------------------------------------------------- */
+/* Driver domains                                                         */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Where a helper program lives: next to this executable, else in the
+ * build tree's layout (<exe dir>/../<subdir>/<name>), else bare 'name'
+ * (looked up in $PATH by exec).
+ */
+void pvio_tool_find_binary(const char *name, const char *subdir, char *out,
+			   size_t len);
+
+/*
+ * Start driver domain 'name': a domain whose process is pvio-blkback
+ * followed by 'args' (NULL-terminated, may be NULL), its log in
+ * <run-dir>/log/<name>.log.  Returns once the daemon watches its backend
+ * directory (pvio_tool_driver_wait()).  -EEXIST if a domain of that name
+ * exists.
+ */
+int pvio_tool_driver_start(struct pvio_dom *dom0, struct pvio_xs *xs,
+			   const char *run_dir, const char *name,
+			   char *const *args, FILE *out, pvio_domid_t *domid,
+			   struct pvio_tool_err *e);
+
+/*
+ * Wait up to timeout_ms until the blkback daemon of domain 'domid' says
+ * it serves (/local/domain/<domid>/data/blkback-ready); fails early if
+ * the domain dies.
+ */
+int pvio_tool_driver_wait(struct pvio_dom *dom0, struct pvio_xs *xs,
+			  pvio_domid_t domid, int timeout_ms,
+			  struct pvio_tool_err *e);
+
+/*
+ * The backend domain for a device that names 'backend': "" means the
+ * default driver domain, started now if it is not running (a note goes to
+ * 'out'); "0"/"Domain-0" is dom0; any other name or id must exist.
+ */
+int pvio_tool_backend_resolve(struct pvio_dom *dom0, struct pvio_xs *xs,
+			      const char *run_dir, const char *backend,
+			      FILE *out, pvio_domid_t *domid,
+			      struct pvio_tool_err *e);
+
+/*
+ * Stop a driver domain: SIGTERM its daemon (it closes its vbds), wait up
+ * to timeout_ms for it to exit, then destroy the domain.
+ */
+int pvio_tool_driver_stop(struct pvio_dom *dom0, struct pvio_xs *xs,
+			  const char *name, int timeout_ms,
+			  struct pvio_tool_err *e);
 
 /* ---------------------------------------------------------------------- */
 /* The stub itself                                                        */

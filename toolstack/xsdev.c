@@ -237,11 +237,15 @@ int pvio_tool_xs_disk_add(struct pvio_xs *xs, pvio_domid_t front,
 	KV("mode", "%s", d->writable ? "w" : "r");
 	KV("params", "%s", d->target);
 	KV("type", "%s",
-	   stat(d->target, &st) == 0 && S_ISBLK(st.st_mode) ? "phy" : "file");
+	   d->phy || (stat(d->target, &st) == 0 && S_ISBLK(st.st_mode))
+		   ? "phy"
+		   : "file");
 	KV("dev", "%s", d->vdev);
 	KV("device-type", "disk");
 	KV("removable", "0");
 	KV("bootable", "1");
+	if (d->engine[0])
+		KV("io-engine", "%s", d->engine);
 	a.nb = n - 6;
 	rc = in_tx(xs, dev_add, &a);
 	free(kv);
@@ -330,11 +334,28 @@ static void wait_closed(struct pvio_xs *xs, const char *bpath, int timeout_ms)
 	pvio_xs_unwatch(xs, spath, "pvio-detach");
 }
 
+/* Ask a backend to let go (online=0, Closing) and wait for Closed, as
+ * libxl does; one no driver picked up (still Initialising) is not asked. */
+static void backend_close(struct pvio_xs *xs, const char *bpath, int timeout_ms)
+{
+	char path[200];
+	long st = 0;
+
+	snprintf(path, sizeof(path), "%s/online", bpath);
+	pvio_xs_write(xs, PVIO_XS_TX_NONE, path, "0", 1);
+	snprintf(path, sizeof(path), "%s/state", bpath);
+	if (timeout_ms > 0 && read_int(xs, path, &st) == 0 &&
+	    st > XenbusStateInitialising && st != XenbusStateClosed) {
+		pvio_xs_printf(xs, PVIO_XS_TX_NONE, path, "%d",
+			       XenbusStateClosing);
+		wait_closed(xs, bpath, timeout_ms);
+	}
+}
+
 int pvio_tool_xs_dev_remove(struct pvio_xs *xs, pvio_domid_t front,
 			    const char *type, uint32_t devid, int timeout_ms)
 {
 	char fpath[128], path[160], *bpath = NULL;
-	long st = 0;
 	int rc;
 
 	snprintf(fpath, sizeof(fpath), "/local/domain/%u/device/%s/%u", front,
@@ -350,17 +371,7 @@ int pvio_tool_xs_dev_remove(struct pvio_xs *xs, pvio_domid_t front,
 		return -EINVAL;
 	}
 
-	snprintf(path, sizeof(path), "%s/online", bpath);
-	pvio_xs_write(xs, PVIO_XS_TX_NONE, path, "0", 1);
-	snprintf(path, sizeof(path), "%s/state", bpath);
-	/* A backend no driver has picked up is still Initialising: nobody
-	 * will answer a Closing, so remove at once. */
-	if (read_int(xs, path, &st) == 0 && st > XenbusStateInitialising &&
-	    st != XenbusStateClosed) {
-		pvio_xs_printf(xs, PVIO_XS_TX_NONE, path, "%d",
-			       XenbusStateClosing);
-		wait_closed(xs, bpath, timeout_ms);
-	}
+	backend_close(xs, bpath, timeout_ms);
 	rc = pvio_xs_rm(xs, PVIO_XS_TX_NONE, bpath);
 	if (rc == -ENOENT)
 		rc = 0;
@@ -391,6 +402,75 @@ int pvio_tool_xs_backends_purge(struct pvio_xs *xs, pvio_domid_t front)
 				 "/local/domain/%s/backend/%s/%u", doms[i],
 				 types[t], front);
 			int r = pvio_xs_rm(xs, PVIO_XS_TX_NONE, path);
+			if (r && r != -ENOENT && !rc)
+				rc = r;
+		}
+	}
+	free(doms);
+	return rc;
+}
+
+int pvio_tool_xs_backend_wait(struct pvio_xs *xs, pvio_domid_t back,
+			      pvio_domid_t front, uint32_t devid,
+			      int timeout_ms, char *why, size_t whylen)
+{
+	char bpath[128], path[160], *err = NULL;
+	long deadline = now_ms() + timeout_ms, st;
+
+	snprintf(bpath, sizeof(bpath), "/local/domain/%u/backend/vbd/%u/%u",
+		 back, front, devid);
+	for (;;) {
+		snprintf(path, sizeof(path), "%s/error", bpath);
+		if (pvio_xs_read(xs, PVIO_XS_TX_NONE, path, &err, NULL) == 0) {
+			snprintf(why, whylen, "%s", err);
+			free(err);
+			return -EIO;
+		}
+		snprintf(path, sizeof(path), "%s/state", bpath);
+		if (read_int(xs, path, &st) == 0 && st >= XenbusStateInitWait &&
+		    st < XenbusStateClosing)
+			return 0;
+		if (now_ms() >= deadline)
+			return -ETIMEDOUT;
+		/* Polling: the daemon answers within milliseconds. */
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+}
+
+int pvio_tool_xs_backends_close(struct pvio_xs *xs, pvio_domid_t front,
+				int timeout_ms)
+{
+	static const char *const types[] = {"vbd", "vif"};
+	long deadline = now_ms() + timeout_ms;
+	char **doms = NULL;
+	unsigned int ndoms = 0;
+	int rc = pvio_xs_directory(xs, PVIO_XS_TX_NONE, "/local/domain", &doms,
+				   &ndoms);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	for (unsigned int i = 0; i < ndoms; i++) {
+		for (size_t t = 0; t < 2; t++) {
+			char dir[160], bpath[200], **ids = NULL;
+			unsigned int n = 0;
+
+			snprintf(dir, sizeof(dir),
+				 "/local/domain/%s/backend/%s/%u", doms[i],
+				 types[t], front);
+			if (pvio_xs_directory(xs, PVIO_XS_TX_NONE, dir, &ids,
+					      &n))
+				continue;
+			for (unsigned int j = 0; j < n; j++) {
+				long left = deadline - now_ms();
+
+				snprintf(bpath, sizeof(bpath), "%s/%s", dir,
+					 ids[j]);
+				backend_close(xs, bpath,
+					      left > 0 ? (int)left : 0);
+			}
+			free(ids);
+			int r = pvio_xs_rm(xs, PVIO_XS_TX_NONE, dir);
 			if (r && r != -ENOENT && !rc)
 				rc = r;
 		}

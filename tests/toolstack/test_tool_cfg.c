@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -145,6 +146,16 @@ static void test_errors_name_line_and_key(void **state)
 		{"9 = 1\n", "vm.cfg:1: syntax error: expected a key"},
 		{"x = 12abc\n", "vm.cfg:1: '12abc' is not a number"},
 		{"x = \"a\\qb\"\n", "vm.cfg:1: unknown escape"},
+		{"name='a'\ndisk = ['/i,,xvda,w,engine=spdk']\n",
+		 "vm.cfg:2: disk: unknown engine 'spdk'"},
+		{"name='a'\n\ndriver = 'netback'\n",
+		 "vm.cfg:3: driver: unknown driver 'netback'"},
+		{"name='a'\ndriver = 'blkback'\ncmd = 'x'\n",
+		 "vm.cfg:2: driver: a driver domain's command"},
+		{"name='a'\ndriver_args = ['-v']\n",
+		 "vm.cfg:2: driver_args: needs driver"},
+		{"name='a'\ndriver = 'blkback'\ndriver_args = ['-v', 3]\n",
+		 "vm.cfg:3: driver_args: item 2"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -210,6 +221,123 @@ static void test_disk_forms_equivalent(void **state)
 	}
 }
 
+/* backend=, engine= (pvio's extension), r/w, and which target kind each
+ * form asks for. */
+static void test_disk_keys(void **state)
+{
+	(void)state;
+	struct pvio_tool_disk d;
+	struct pvio_tool_err e = {{0}};
+
+	assert_int_equal(pvio_tool_disk_parse(&d,
+					      "file:/img,xvdb,r,backend=dd1,"
+					      "engine=libaio",
+					      &e),
+			 0);
+	assert_string_equal(d.backend, "dd1");
+	assert_string_equal(d.engine, "libaio");
+	assert_false(d.writable);
+	assert_true(d.file);
+	assert_false(d.phy);
+	assert_int_equal(d.devid, 51728);
+
+	assert_int_equal(pvio_tool_disk_parse(&d, "phy:/dev/sdz,xvda,w", &e),
+			 0);
+	assert_true(d.phy);
+	assert_false(d.file);
+	assert_true(d.writable);
+	assert_string_equal(d.backend, "");
+	assert_string_equal(d.engine, "");
+
+	assert_int_equal(pvio_tool_disk_parse(&d,
+					      "vdev=xvdc, access=ro, "
+					      "backendtype=phy, engine=psync, "
+					      "target=/dev/x",
+					      &e),
+			 0);
+	assert_true(d.phy);
+	assert_false(d.writable);
+	assert_string_equal(d.engine, "psync");
+
+	/* Neither prefix: the target decides (checked later). */
+	assert_int_equal(pvio_tool_disk_parse(&d, "/img,,xvda", &e), 0);
+	assert_false(d.phy);
+	assert_false(d.file);
+}
+
+/* Targets are checked on this host and made absolute. */
+static void test_disk_check(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/pvio-cfgtest.XXXXXX", img[64], rel[80], cwd[4096];
+	struct pvio_tool_domcfg dc;
+	struct pvio_tool_err e = {{0}};
+	struct pvio_tool_disk d;
+	char text[512];
+	FILE *f;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(img, sizeof(img), "%s/d.img", dir);
+	f = fopen(img, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+
+	/* Relative: made absolute for the driver domain. */
+	snprintf(rel, sizeof(rel), "file:d.img,xvda,w");
+	assert_int_equal(pvio_tool_disk_parse(&d, rel, &e), 0);
+	assert_int_equal(pvio_tool_disk_check(&d, &e), 0);
+	assert_string_equal(d.target, img);
+	assert_false(d.phy);
+
+	assert_int_equal(pvio_tool_disk_parse(&d, "phy:d.img,xvda,w", &e), 0);
+	assert_int_equal(pvio_tool_disk_check(&d, &e), -ENOTBLK);
+	assert_non_null(strstr(e.msg, "needs a block device"));
+
+	assert_int_equal(pvio_tool_disk_parse(&d, "file:/dev/null,xvda,r", &e),
+			 0);
+	assert_int_equal(pvio_tool_disk_check(&d, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "needs a regular file"));
+
+	assert_int_equal(pvio_tool_disk_parse(&d, "/dev/null,,xvda,r", &e), 0);
+	assert_int_equal(pvio_tool_disk_check(&d, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "neither a regular file"));
+
+	/* Through a config: the message names file and line. */
+	snprintf(text, sizeof(text),
+		 "name = 'g'\ndisk = [ 'd.img,,xvda,w',\n"
+		 "  'nothere.img,,xvdb,r' ]\n");
+	assert_int_equal(parse_dc(text, &dc, &e, NULL, 0), 0);
+	assert_int_equal(pvio_tool_domcfg_check(&dc, "vm.cfg", &e), -ENOENT);
+	assert_non_null(strstr(e.msg, "vm.cfg:3: disk: nothere.img: No such"));
+	pvio_tool_domcfg_free(&dc);
+
+	assert_int_equal(chdir(cwd), 0);
+	assert_int_equal(unlink(img), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+/* driver = "blkback": the command is the daemon plus driver_args. */
+static void test_driver_domain_cfg(void **state)
+{
+	(void)state;
+	struct pvio_tool_domcfg dc;
+	struct pvio_tool_err e = {{0}};
+
+	assert_int_equal(parse_dc("name = 'dd'\ndriver = 'blkback'\n"
+				  "driver_args = ['--engine', 'psync']\n",
+				  &dc, &e, NULL, 0),
+			 0);
+	assert_string_equal(dc.driver, "blkback");
+	assert_non_null(dc.argv);
+	assert_non_null(strstr(dc.argv[0], "pvio-blkback"));
+	assert_string_equal(dc.argv[1], "--engine");
+	assert_string_equal(dc.argv[2], "psync");
+	assert_null(dc.argv[3]);
+	pvio_tool_domcfg_free(&dc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +346,9 @@ int main(void)
 		cmocka_unit_test(test_errors_name_line_and_key),
 		cmocka_unit_test(test_vdev_numbers),
 		cmocka_unit_test(test_disk_forms_equivalent),
+		cmocka_unit_test(test_disk_keys),
+		cmocka_unit_test(test_disk_check),
+		cmocka_unit_test(test_driver_domain_cfg),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
