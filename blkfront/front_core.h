@@ -33,7 +33,6 @@
 #include "pvio/io/blkif.h"
 #include "pvio/reqid.h"
 
-
 /* One data segment: a 512-byte-sector range inside one 4 KiB frame. */
 struct pvio_bfc_seg {
 	uint32_t frame;	    /* the granter's frame number */
