@@ -1272,6 +1272,23 @@ static void *svc_main(void *arg)
 		}
 		/* Retries a connect that said -EAGAIN. */
 		pvio_xenbus_handle(f->dev, NULL, NULL);
+		if (pvio_xenbus_removed(f->dev) &&
+		    !atomic_load(&f->connected) &&
+		    atomic_load(&f->error) == 0) {
+			/*
+			 * The toolstack removed this vbd (block-detach): no
+			 * backend will ever come back for it, so requests
+			 * waiting for one would wait forever.  Hand them
+			 * back with -ENOTCONN, as for a backend with too few
+			 * queues (the cores are disconnected).
+			 */
+			set_error(f, -ENOTCONN);
+			for (unsigned int i = 0; i < f->nq; i++)
+				unpause_queue(&f->q[i]);
+			pthread_mutex_lock(&f->state_lock);
+			pthread_cond_broadcast(&f->state_cond);
+			pthread_mutex_unlock(&f->state_lock);
+		}
 	}
 	return NULL;
 }

@@ -551,6 +551,44 @@ static void test_detach_backend_frozen(void **state)
 }
 
 /*
+ * The toolstack removes the vbd (block-detach, libxl style: backend to
+ * Closing, then both directories go).  No backend will come back for it:
+ * I/O must fail -ENOTCONN in bounded time instead of waiting for one.
+ */
+static void test_vbd_removed(void **state)
+{
+	struct rig r;
+	char buf[4096];
+	struct timespec t0, t1;
+	int rc;
+
+	(void)state;
+	rig_up(&r, 16 * MiB, NULL, NULL);
+	assert_int_equal(pvio_blkfront_read(r.f, 0, buf, sizeof(buf)), 0);
+	{
+		char p[192];
+
+		snprintf(p, sizeof(p), "%s/online", r.v.bpath);
+		assert_int_equal(pvio_xs_printf(W.xs, PVIO_XS_TX_NONE, p, "0"),
+				 0);
+		snprintf(p, sizeof(p), "%s/state", r.v.bpath);
+		assert_int_equal(pvio_xs_printf(W.xs, PVIO_XS_TX_NONE, p, "5"),
+				 0);
+	}
+	assert_int_equal(pvio_xs_rm(W.xs, PVIO_XS_TX_NONE, r.v.bpath), 0);
+	assert_int_equal(pvio_xs_rm(W.xs, PVIO_XS_TX_NONE, r.v.fpath), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		rc = pvio_blkfront_read(r.f, 0, buf, sizeof(buf));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (rc == 0 && t1.tv_sec - t0.tv_sec < 10);
+	assert_int_equal(rc, -ENOTCONN);
+	assert_true(t1.tv_sec - t0.tv_sec < 10);
+	assert_int_equal(pvio_blkfront_error(r.f), -ENOTCONN);
+	rig_down(&r);
+}
+
+/*
  * Point the frontend's vbd at a new backend domain (what a toolstack does
  * when it restarts a driver domain; tests/integration/test_split_kill.c).
  */
@@ -766,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_both_off),
 		cmocka_unit_test(test_detach_in_flight),
 		cmocka_unit_test(test_detach_backend_frozen),
+		cmocka_unit_test(test_vbd_removed),
 		cmocka_unit_test(test_backend_killed_replay),
 	};
 	return cmocka_run_group_tests(tests, world_up, world_down);
