@@ -24,9 +24,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -567,12 +570,57 @@ static unsigned int consume(struct bb_queue *q)
 	return handled;
 }
 
-static void drain_fd(int fd)
+/*
+ * The event channel's eventfds are one open file description shared with
+ * the frontend, which can clear O_NONBLOCK on it: so never rely on the
+ * flag.  One read takes the whole counter; RWF_NOWAIT makes that read
+ * non-blocking whatever the flags say (eventfd honours it since Linux
+ * 5.12; before, a poll first).  A blocking notify write() cannot be made
+ * safe that way (eventfd has no write_iter): it can only stall the ring
+ * of the frontend that did it, and bb_queue_destroy() interrupts it with
+ * BB_WAKE_SIG.
+ */
+static bool drain_fd(int fd)
 {
-	uint64_t v;
+	uint64_t v = 0;
+	struct iovec io = {.iov_base = &v, .iov_len = sizeof(v)};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 
-	while (read(fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
+	if (preadv2(fd, &io, 1, -1, RWF_NOWAIT) >= 0 ||
+	    (errno != EOPNOTSUPP && errno != EINVAL))
+		return v != 0;
+	if (poll(&p, 1, 0) == 1 && read(fd, &v, sizeof(v)) < 0)
+		return false; /* drained meanwhile */
+	return v != 0;
+}
+
+/*
+ * Events that bring no work (XSA-332 class; Linux's lateeoi): after the
+ * second in a row, stop listening to the frontend's event channel for
+ * 2^(n-2) ms, up to 1 s, still reaping the disk.  A frontend that only
+ * notifies when its push says so never sends two in a row: each of its
+ * events comes with a request, which resets the count.
+ */
+#define BB_BACKOFF_MAX_MS 1000U
+
+static void backoff(struct bb_queue *q, unsigned int spurious)
+{
+	unsigned int ms =
+		spurious - 2 >= 10 ? BB_BACKOFF_MAX_MS : 1U << (spurious - 2);
+	uint64_t end = now_ns() + (uint64_t)ms * 1000000ULL;
+
+	while (!atomic_load(&q->stop)) {
+		uint64_t now = now_ns();
+
+		if (now >= end)
+			break;
+		/* -1: the disk only (a poll io_uring kept armed on the
+		 * event fd may end one call early). */
+		if (pvio_disk_q_wait(
+			    q->dq, -1,
+			    (int)((end - now + 999999ULL) / 1000000ULL)) == 1)
+			break;
+	}
 }
 
 static void *qthread(void *arg)
@@ -580,6 +628,8 @@ static void *qthread(void *arg)
 	struct bb_queue *q = arg;
 	uint64_t spin_ns = (uint64_t)q->ctx->opts.spin_us * 1000ULL;
 	uint64_t idle_since = now_ns();
+	unsigned int spurious = 0; /* event wake-ups in a row without work */
+	bool woke = false;
 
 	for (;;) {
 		bool stop = atomic_load(&q->stop);
@@ -609,10 +659,20 @@ static void *qthread(void *arg)
 		if (stop && q->busy == 0)
 			break;
 		if (work != 0) {
+			spurious = 0;
+			woke = false;
 			idle_since = now_ns();
 			continue;
 		}
-		if (!stop && now_ns() - idle_since < spin_ns) {
+		if (woke) {
+			woke = false;
+			if (++spurious > 1 && !stop) {
+				backoff(q, spurious);
+				continue;
+			}
+		}
+		/* No spinning for a frontend that sends empty events. */
+		if (!stop && spurious == 0 && now_ns() - idle_since < spin_ns) {
 			cpu_relax();
 			continue;
 		}
@@ -621,7 +681,7 @@ static void *qthread(void *arg)
 		    pvio_ring_back_final_check(&q->ring) != 0)
 			continue; /* work arrived (or overflow: consume sees) */
 		pvio_disk_q_wait(q->dq, q->wait_fd, stop ? 10 : 1000);
-		drain_fd(q->wait_fd);
+		woke = drain_fd(q->wait_fd);
 		idle_since = now_ns();
 	}
 	return NULL;
@@ -716,9 +776,36 @@ fail:
 	return NULL;
 }
 
+/*
+ * Interrupts whatever system call a queue thread is blocked in (a notify
+ * write() a frontend made blocking, a read, poll or io_uring_enter), so
+ * that bb_queue_destroy() never waits on a frontend.  No SA_RESTART: the
+ * call fails with EINTR and the thread looks at 'stop'.
+ */
+#define BB_WAKE_SIG SIGUSR1
+
+static void wake_handler(int sig)
+{
+	(void)sig;
+}
+
+static void wake_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake_handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(BB_WAKE_SIG, &sa, NULL);
+}
+
 int bb_queue_start(struct bb_queue *q)
 {
-	int rc = pthread_create(&q->thr, NULL, qthread, q);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	int rc;
+
+	pthread_once(&once, wake_install);
+	rc = pthread_create(&q->thr, NULL, qthread, q);
 
 	if (rc != 0)
 		return -rc;
@@ -731,15 +818,25 @@ void bb_queue_destroy(struct bb_queue *q)
 	if (q == NULL)
 		return;
 	if (q->started) {
-		uint64_t one = 1;
-
-		/* seq_cst store; the thread's load of 'stop' follows its
-		 * wake-up by this eventfd write. */
+		/* seq_cst store; the thread loads 'stop' before each blocking
+		 * call.  Not an eventfd write to wake it: that fd is the
+		 * frontend's too, which can make the write block.  A signal
+		 * sent between the thread's load and its call is lost, hence
+		 * one every 10 ms until it is gone. */
 		atomic_store(&q->stop, true);
-		if (write(q->wait_fd, &one, sizeof(one)) < 0) {
-			/* the thread polls 'stop' at least every 10 ms */
+		for (;;) {
+			struct timespec t;
+
+			pthread_kill(q->thr, BB_WAKE_SIG);
+			clock_gettime(CLOCK_REALTIME, &t);
+			t.tv_nsec += 10 * 1000000L;
+			if (t.tv_nsec >= 1000000000L) {
+				t.tv_sec++;
+				t.tv_nsec -= 1000000000L;
+			}
+			if (pthread_timedjoin_np(q->thr, NULL, &t) == 0)
+				break;
 		}
-		pthread_join(q->thr, NULL);
 	}
 	/* Every request has completed: only the cache holds mappings. */
 	if (q->persistent && q->pc_ent != NULL) {

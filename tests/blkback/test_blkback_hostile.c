@@ -9,13 +9,17 @@
  * with pvio-blkback still alive and exiting cleanly on SIGTERM.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -693,6 +697,148 @@ static void test_backend_dir_removed_in_flight(void **state)
 	still_good(&G.v);
 }
 
+static void test_blocking_eventfd(void **state)
+{
+	/* The eventfds of a channel are one open file description shared
+	 * with the frontend: it can clear O_NONBLOCK on it and fill the
+	 * counter of the fd blkback notifies it through, so that blkback's
+	 * next notify write() blocks for good.  That may stall the
+	 * frontend's own ring, never blkback: unplugging the vbd must still
+	 * tear it down (no thread or main loop stuck), and the backend goes
+	 * on serving and connecting others. */
+	struct rf_vbd *evil = fresh_vbd(&G.f, G.img2);
+	struct rf_conn c = {.persistent = false};
+	struct rf_seg s = {G.buf.gref[3], 0, 7};
+	uint64_t full = 0xfffffffffffffffeULL, cnt;
+	char name[32];
+	int fl;
+
+	(void)state;
+	assert_int_equal(rf_vbd_connect(evil, &c), 0);
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? evil->q[0].kick_fd : evil->q[0].wait_fd;
+
+		fl = fcntl(fd, F_GETFL);
+		assert_true(fl >= 0);
+		assert_int_equal(fcntl(fd, F_SETFL, fl & ~O_NONBLOCK), 0);
+	}
+	assert_int_equal(write(evil->q[0].wait_fd, &full, sizeof(full)),
+			 (ssize_t)sizeof(full));
+	/* A request: its answer's notify is the write that would block. */
+	assert_int_equal(rf_put_rw(evil, 0, BLKIF_OP_READ, 7, 0, 1, &s), 0);
+	assert_int_equal(rf_push(evil, 0, true), 0);
+	usleep(300 * 1000);
+	snprintf(name, sizeof(name), "%u/%u", G.f.domid, evil->devid);
+	assert_int_equal(pvio_xs_rm(G.w.xs, PVIO_XS_TX_NONE, evil->bpath), 0);
+	if (rf_wait(counters_logged, name, 5000) != 0) {
+		/* Unblock it so that the rest of the suite can run. */
+		assert_int_equal(read(evil->q[0].wait_fd, &cnt, sizeof(cnt)),
+				 (ssize_t)sizeof(cnt));
+		fail_msg("vbd %s not torn down: blkback blocked in a notify",
+			 name);
+	}
+	assert_true(rf_back_alive(&G.b));
+	/* The main loop still serves: a new vbd connects and works. */
+	{
+		struct rf_vbd *v2 = fresh_vbd(&G.f2, G.img2);
+
+		assert_int_equal(rf_vbd_connect(v2, &c), 0);
+		assert_int_equal(
+			rf_rw_pages(v2, 0, BLKIF_OP_READ, 0, &G.buf2, 0, 1),
+			BLKIF_RSP_OKAY);
+		rf_vbd_close(v2, true);
+		free(v2);
+	}
+	fl = fcntl(evil->q[0].wait_fd, F_GETFL);
+	assert_int_equal(fcntl(evil->q[0].wait_fd, F_SETFL, fl | O_NONBLOCK),
+			 0);
+	if (read(evil->q[0].wait_fd, &cnt, sizeof(cnt)) < 0) {
+		/* already drained */
+	}
+	rf_vbd_close(evil, true);
+	free(evil);
+	still_good(&G.v);
+}
+
+/* CPU time (user + system, clock ticks) of process 'pid'. */
+static long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2,
+				"%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+				"%*u %*u %lu %lu",
+				&ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+struct storm {
+	int fd;
+	atomic_bool stop;
+	unsigned long kicks;
+};
+
+static void *storm_thread(void *arg)
+{
+	struct storm *s = arg;
+	uint64_t one = 1;
+
+	while (!atomic_load(&s->stop)) {
+		if (write(s->fd, &one, sizeof(one)) == (ssize_t)sizeof(one))
+			s->kicks++;
+	}
+	return NULL;
+}
+
+static void test_event_storm(void **state)
+{
+	/* XSA-332 class: a frontend notifies without putting any request
+	 * on the ring, as fast as it can.  Like Linux's lateeoi, blkback
+	 * must back off from events that bring no work instead of burning a
+	 * CPU on each (which starves the other vbds' queue threads); the
+	 * storming ring still serves a request once the storm ends. */
+	struct rf_vbd *evil = fresh_vbd(&G.f, G.img2);
+	struct rf_conn c = {.persistent = true};
+	struct storm st = {.fd = -1};
+	long hz = sysconf(_SC_CLK_TCK), t0, t1;
+	pthread_t thr;
+
+	(void)state;
+	assert_int_equal(rf_vbd_connect(evil, &c), 0);
+	st.fd = evil->q[0].kick_fd;
+	atomic_init(&st.stop, false);
+	t0 = proc_cpu_ticks(G.b.pid);
+	assert_true(t0 >= 0);
+	assert_int_equal(pthread_create(&thr, NULL, storm_thread, &st), 0);
+	usleep(1500 * 1000);
+	atomic_store(&st.stop, true);
+	pthread_join(thr, NULL);
+	t1 = proc_cpu_ticks(G.b.pid);
+	print_message("  storm: %lu kicks in 1.5 s, blkback used %ld ms CPU\n",
+		      st.kicks, (t1 - t0) * 1000 / hz);
+	/* At most a fifth of the storm's duration. */
+	assert_true((t1 - t0) * 1000 / hz < 300);
+	/* The same ring still answers (a real request ends the backoff,
+	 * after at most its 1 s cap). */
+	assert_int_equal(rf_rw_pages(evil, 0, BLKIF_OP_READ, 0, &G.buf, 6, 1),
+			 BLKIF_RSP_OKAY);
+	rf_vbd_close(evil, true);
+	free(evil);
+	still_good(&G.v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +865,8 @@ int main(void)
 		cmocka_unit_test(test_producer_overflow),
 		cmocka_unit_test(test_frontend_dies_in_flight),
 		cmocka_unit_test(test_backend_dir_removed_in_flight),
+		cmocka_unit_test(test_blocking_eventfd),
+		cmocka_unit_test(test_event_storm),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
