@@ -345,6 +345,22 @@ static void dom_kill(struct pvio__hv *hv, struct pvio__hv_domain *d,
 		return;
 	d->state = PVIO_DOM_DYING;
 	d->cred_valid = false;
+	if (d->pgrp_leader) {
+		/*
+		 * A guest that dies leaves its background processes (a FUSE
+		 * server, say) holding a dead credential.  Linux never hands
+		 * out a pid that is still some group's id, so while members
+		 * remain this reaches only them; once none remain the call
+		 * finds nothing (ESRCH), as this runs when the pidfd reports
+		 * the death, long before the pid could be reused by a new
+		 * group leader.
+		 */
+		if (kill(-d->pid, SIGKILL) < 0 && errno != ESRCH)
+			pvio__hv_log(hv, d->domid,
+				     "killing process group %d: %s", d->pid,
+				     strerror(errno));
+		d->pgrp_leader = false;
+	}
 	if (d->pidfd >= 0) {
 		pvio__hv_epoll_pidfd(hv, d->pidfd, d->domid, false);
 		close(d->pidfd);
@@ -1044,6 +1060,9 @@ PVIO__HV_HANDLER(pvio__hv_op_ctl_set_pid)
 	}
 	d->pidfd = fd;
 	d->pid = req.pid;
+	/* Asked after pidfd_open succeeded: if the process died in between,
+	 * its pidfd is already readable and dom_kill follows at once. */
+	d->pgrp_leader = getpgid(req.pid) == req.pid;
 	d->state = PVIO_DOM_RUNNING;
 	pvio__hv_log(hv, d->domid, "process %d registered", req.pid);
 	return 0;

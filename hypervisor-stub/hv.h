@@ -53,6 +53,9 @@ struct pvio__hv_domain {
 	bool paused;
 	int pid;   /* 0: none registered */
 	int pidfd; /* -1: none */
+	/* The process led its own process group when registered: the
+	 * group goes with the domain (what a guest left running). */
+	bool pgrp_leader;
 	uint8_t token[32];
 	bool cred_valid; /* false once dying: stale credentials fail */
 

@@ -944,6 +944,71 @@ static void test_death_granter(void **state)
 	pvio_dom_close(b);
 }
 
+/* Running or sleeping: neither gone nor a zombie nobody reaped yet. */
+static bool alive(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	FILE *fp;
+	bool live = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return false;
+	if (fgets(buf, sizeof(buf), fp) != NULL) {
+		p = strrchr(buf, ')');
+		live = p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+	}
+	fclose(fp);
+	return live;
+}
+
+/*
+ * A guest that leads its process group takes the group with it when it
+ * dies: background processes it started do not outlive the domain.
+ * A registered process that is not a group leader leaves its group
+ * alone (tests register their own children, in the test's group).
+ */
+static void test_death_takes_group(void **state)
+{
+	struct fx *f = *state;
+	char cred[PVIO_DOM_CRED_MAX];
+	int pipefd[2], status;
+	pvio_domid_t id;
+	pid_t leader, bg = 0;
+
+	assert_int_equal(pvio_dom_ctl_create(f->dom0, "grp", 4, &id, cred), 0);
+	assert_int_equal(pipe(pipefd), 0);
+	leader = fork();
+	assert_true(leader >= 0);
+	if (leader == 0) {
+		pid_t c;
+
+		setsid();
+		c = fork();
+		if (c == 0) {
+			close(pipefd[0]);
+			close(pipefd[1]);
+			for (;;)
+				pause();
+		}
+		(void)!write(pipefd[1], &c, sizeof(c));
+		for (;;)
+			pause();
+	}
+	close(pipefd[1]);
+	assert_int_equal(read(pipefd[0], &bg, sizeof(bg)), (ssize_t)sizeof(bg));
+	close(pipefd[0]);
+	assert_true(bg > 0);
+	assert_int_equal(pvio_dom_ctl_set_pid(f->dom0, id, leader), 0);
+	/* The leader dies by itself (not destroy): its child must go too. */
+	assert_int_equal(kill(leader, SIGKILL), 0);
+	assert_int_equal(waitpid(leader, &status, 0), leader);
+	for (int i = 0; i < 500 && alive(bg); i++)
+		usleep(10000);
+	assert_false(alive(bg));
+}
+
 static void test_destroy_and_pause(void **state)
 {
 	struct fx *f = *state;
@@ -1015,6 +1080,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_death_mapper, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_death_granter, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_death_takes_group, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_destroy_and_pause, setup,
 						teardown),
