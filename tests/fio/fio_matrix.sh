@@ -40,8 +40,11 @@ if ! "$pvio" hv start >"$tmp/hv.out" 2>&1; then
 	exit 1
 fi
 
-# Queue depths for the two jobs, rotating so every depth from 1 to 128
-# appears and each run has a shallow and a deep job.
+# Every run has four jobs: random writes then verify at a rotating
+# shallow depth (1..8, blocks up to 1 MiB) and at depth 128 (up to
+# 128 KiB), and the 70/30 mix with verify at a rotating deep depth
+# (128..16) and at depth 1 (up to 1 MiB): so each combination sees depths
+# 1 and 128 and both workloads, and all depths from 1 to 128 appear.
 qa_list="1 2 4 8"
 qb_list="128 64 32 16"
 
@@ -55,10 +58,10 @@ for eng in $engines; do
 				k=$(((i - 1) % 4 + 1))
 				qa=$(echo $qa_list | cut -d' ' -f$k)
 				qb=$(echo $qb_list | cut -d' ' -f$k)
-				tag="$eng persistent=$per indirect=$ind queues=$nq qd=$qa/$qb"
+				tag="$eng persistent=$per indirect=$ind queues=$nq qd=$qa,128/$qb,1"
 				d="$tmp/c$i"
 				mkdir -p "$d"
-				truncate -s 40M "$d/disk.img"
+				truncate -s 80M "$d/disk.img"
 				cat >"$d/job.fio" <<EOF
 [global]
 ioengine=external:$engine
@@ -85,6 +88,19 @@ rwmixread=70
 bssplit=512/20:4k/40:16k/20:64k/20
 iodepth=$qb
 offset=20M
+
+[wverify_deep]
+rw=randwrite
+bssplit=512/20:4k/40:16k/20:128k/20
+iodepth=128
+offset=40M
+
+[mix_shallow]
+rw=randrw
+rwmixread=70
+bssplit=512/10:4k/30:16k/20:128k/20:1m/20
+iodepth=1
+offset=60M
 EOF
 				cat >"$d/run.sh" <<EOF
 cd "$d" || exit 1
