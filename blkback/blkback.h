@@ -43,6 +43,17 @@
 #define BB_MAX_RING_ORDER 4U  /* 16 pages: 512 x86_64 entries */
 #define BB_MAX_INDIRECT 1024U /* one preadv/pwritev: IOV_MAX */
 
+/*
+ * Foreign mappings pvio-hv lets one domain hold at once, across all its
+ * vbds (PVIO_HV_MAPTRACK in libdomain/hv_proto.h, which is private to
+ * libdomain; Xen's maptrack limit).  --max-grants may lower it (another
+ * backend process in the same driver domain needs some too).
+ */
+#define BB_MAPTRACK 16384U
+/* Per-queue mapping budget asked for at connect (--queue-grants): Linux
+ * blkback's max_persistent_grants per ring. */
+#define BB_QUEUE_GRANTS 1056U
+
 struct bb_opts {
 	enum pvio_disk_engine engine; /* default for vbds without io-engine */
 	bool persistent;	      /* offer feature-persistent */
@@ -50,6 +61,8 @@ struct bb_opts {
 	unsigned int max_ring_order;  /* 0..BB_MAX_RING_ORDER */
 	unsigned int max_indirect;    /* 0 (no indirect) or 11..1024 */
 	unsigned int spin_us;	      /* busy-poll budget before sleeping */
+	unsigned int max_grants;      /* mappings of the daemon, <= MAPTRACK */
+	unsigned int queue_grants;    /* budget a queue asks for at connect */
 	bool verbose;
 };
 
@@ -64,7 +77,29 @@ struct bb_ctx {
 	 * main loop looks at every vbd's 'fatal' (-1: nobody listens).
 	 */
 	int notify_fd;
+	/*
+	 * The mapping budget (README "Mapping budget"): every grant mapping
+	 * the daemon holds is counted here.  'used' = ring pages mapped +
+	 * budgets reserved by queues.  Queue budgets may only grow 'used'
+	 * up to total - reserve; rings may use the reserve, so a new
+	 * connection's rings always map even when queue budgets took all
+	 * they may.  Main thread only (connect/disconnect), no lock.
+	 */
+	struct {
+		unsigned int total, reserve, used;
+	} budget;
 };
+
+/* The pool from opts.max_grants (call once, before any vbd). */
+void bb_budget_init(struct bb_ctx *c);
+/*
+ * Reserve up to 'want' (at least 'min') mappings: 0 and *got, or
+ * -ENOSPC if not even 'min' is left.  'ring': ring pages, which may use
+ * the reserve.  Give back with bb_budget_put() once unmapped.
+ */
+int bb_budget_take(struct bb_ctx *c, unsigned int want, unsigned int min,
+		   bool ring, unsigned int *got);
+void bb_budget_put(struct bb_ctx *c, unsigned int n);
 
 /* Logging to stderr, one line each. */
 void bb_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -192,12 +227,16 @@ struct bb_qstats {
 /*
  * Set up queue 'idx' of 'v' on a ring the caller mapped ('ring', 'bytes')
  * and a bound port whose fds were taken (ownership of the fds passes to
- * the queue).  Does not start the thread.
+ * the queue).  Reserves the queue's mapping budget (-ENOSPC if not even
+ * one worst-case request fits; bb_queue_destroy gives it back).  Does
+ * not start the thread.
  */
 struct bb_queue *bb_queue_create(struct bb_vbd *v, unsigned int idx, void *ring,
 				 size_t bytes, int wait_fd, int kick_fd,
 				 int *err);
 int bb_queue_start(struct bb_queue *q);
+/* Mappings the queue may hold (its reserved budget). */
+unsigned int bb_queue_budget(const struct bb_queue *q);
 /*
  * Stop the thread (it waits for its in-flight disk I/O first), unmap
  * every grant it holds, close its fds and disk queue, free it.  The ring
@@ -215,6 +254,7 @@ struct bb_ring_map {
 	pvio_grant_handle_t handles[1U << BB_MAX_RING_ORDER];
 	pvio_evtchn_port_t port;
 	bool bound;
+	bool charged; /* 'pages' taken from the budget */
 };
 
 struct bb_vbd {

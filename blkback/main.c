@@ -22,6 +22,9 @@
 #include "blkback.h"
 
 #define ROOT_TOKEN "pvio-blkback:root"
+/* Smallest --max-grants: the rings of one vbd of the largest size
+ * (16 x 16 pages) plus one worst-case request of one queue. */
+#define BB_MIN_GRANTS 1024U
 
 struct daemon {
 	struct bb_ctx ctx;
@@ -43,10 +46,15 @@ static void usage(FILE *f)
 		"  --max-ring-order N              0..%u (4)\n"
 		"  --max-indirect N                0 or 11..%u (256)\n"
 		"  --spin-us N                     busy-poll budget (50)\n"
+		"  --max-grants N                  grant mappings of the "
+		"daemon, %u..%u (%u)\n"
+		"  --queue-grants N                mapping budget a queue "
+		"asks for (%u)\n"
 		"  --no-sandbox                    no seccomp filter\n"
 		"  --verbose\n"
 		"The domain comes from $PVIO_DOMAIN_CRED and $PVIO_RUN_DIR.\n",
-		BB_MAX_QUEUES, BB_MAX_RING_ORDER, BB_MAX_INDIRECT);
+		BB_MAX_QUEUES, BB_MAX_RING_ORDER, BB_MAX_INDIRECT,
+		BB_MIN_GRANTS, BB_MAPTRACK, BB_MAPTRACK, BB_QUEUE_GRANTS);
 }
 
 static int parse_uint(const char *s, unsigned int lo, unsigned int hi,
@@ -72,6 +80,8 @@ static int parse_args(int argc, char **argv, struct bb_opts *o, bool *sandbox)
 		{"max-ring-order", required_argument, NULL, 'o'},
 		{"max-indirect", required_argument, NULL, 'i'},
 		{"spin-us", required_argument, NULL, 's'},
+		{"max-grants", required_argument, NULL, 'g'},
+		{"queue-grants", required_argument, NULL, 'G'},
 		{"no-sandbox", no_argument, NULL, 'S'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -106,6 +116,14 @@ static int parse_args(int argc, char **argv, struct bb_opts *o, bool *sandbox)
 			break;
 		case 's':
 			rc = parse_uint(optarg, 0, 1000000, &o->spin_us);
+			break;
+		case 'g':
+			rc = parse_uint(optarg, BB_MIN_GRANTS, BB_MAPTRACK,
+					&o->max_grants);
+			break;
+		case 'G':
+			rc = parse_uint(optarg, 1, BB_MAPTRACK,
+					&o->queue_grants);
 			break;
 		case 'S':
 			*sandbox = false;
@@ -276,6 +294,24 @@ static void reap_removed(struct daemon *d)
 	}
 }
 
+/*
+ * /local/domain/<self>/data/blkback-ready = "1": the toolstack waits for
+ * it instead of guessing from the process being alive.  Written once the
+ * root watch is registered and the first scan done.  Failing to write it
+ * (no data dir: a toolstack that does not wait) is logged, not fatal.
+ */
+static void announce_ready(struct daemon *d)
+{
+	char path[96];
+	int rc;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/blkback-ready",
+		 pvio_dom_id(d->ctx.dom));
+	rc = pvio_xs_write(d->xs, PVIO_XS_TX_NONE, path, "1", 1);
+	if (rc < 0)
+		bb_log("cannot write %s: %s", path, strerror(-rc));
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
@@ -288,6 +324,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, o, &sandbox) < 0)
 		return 2;
 	bb_verbose = o->verbose;
+	bb_budget_init(&d.ctx);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
@@ -324,10 +361,15 @@ int main(int argc, char **argv)
 		}
 	}
 	bb_log("domain %u serving %s (engine %s, persistent %s, queues %u, "
-	       "ring order %u, indirect %u, spin %u us%s)",
+	       "ring order %u, indirect %u, spin %u us, grants %u, %u/queue%s)",
 	       pvio_dom_id(d.ctx.dom), d.root, pvio_disk_engine_name(o->engine),
 	       o->persistent ? "on" : "off", o->max_queues, o->max_ring_order,
-	       o->max_indirect, o->spin_us, sandbox ? ", sandboxed" : "");
+	       o->max_indirect, o->spin_us, o->max_grants, o->queue_grants,
+	       sandbox ? ", sandboxed" : "");
+	/* Serve what is there already, then tell the toolstack we watch:
+	 * from now on no backend dir it writes can be missed. */
+	rescan(&d);
+	announce_ready(&d);
 
 	for (;;) {
 		struct pollfd p[4] = {

@@ -36,11 +36,6 @@
 #include "blkback.h"
 
 #define BB_BATCH 64U
-/* Persistent grants kept per ring: Linux's max_persistent_grants is
- * 1056; a bigger ring with big requests keeps more, bounded so that a
- * few vbds stay well inside the domain's 16384 maptrack handles. */
-#define BB_PCACHE_MIN 1056U
-#define BB_PCACHE_MAX 4096U
 
 enum bb_phase {
 	PH_IO = 0,    /* a read, write or discard in flight */
@@ -99,6 +94,17 @@ struct bb_queue {
 	struct pvio_gnt_pcache pc;
 	struct pvio_gnt_pcache_entry *pc_ent;
 	uint32_t *pc_bkt;
+
+	/*
+	 * Mapping budget (README "Mapping budget"): 'mapped' counts every
+	 * grant this queue holds mapped (cache entries, per-request
+	 * mappings, and those on unmapq until it is flushed); it never
+	 * exceeds 'budget', reserved from the daemon's pool at create.  A
+	 * request is taken only if its worst case fits (evicting idle cache
+	 * entries if that helps); else it waits in reqbuf for completions.
+	 */
+	unsigned int budget, mapped, worst;
+	bool charged;
 
 	unsigned int max_segs;
 	struct pvio_dom_map *ops;		  /* map scratch */
@@ -173,6 +179,7 @@ static int unmapq_add(struct bb_queue *q, pvio_grant_handle_t h, void *addr)
 			struct pvio_dom_map m = {.handle = h, .addr = addr};
 			BB_HV_CALL(q->ctx, &q->v->hs,
 				   pvio_dom_grant_unmap(q->ctx->dom, &m, 1));
+			q->mapped--;
 			return 0;
 		}
 		q->unmapq = n;
@@ -189,6 +196,9 @@ static void unmapq_flush(struct bb_queue *q)
 		return;
 	BB_HV_CALL(q->ctx, &q->v->hs,
 		   pvio_dom_grant_unmap(q->ctx->dom, q->unmapq, q->nunmap));
+	/* Our own handles: the unmap does not fail for them (a status
+	 * other than okay would mean the mapping is gone anyway). */
+	q->mapped -= q->nunmap < q->mapped ? q->nunmap : q->mapped;
 	q->nunmap = 0;
 }
 
@@ -253,6 +263,7 @@ static int map_grants(struct bb_queue *q, const pvio_grant_ref_t *refs,
 		}
 		m->handle = op->handle;
 		m->addr = op->addr;
+		q->mapped++;
 		if (q->persistent) {
 			struct pvio_gnt_pcache_victim vic;
 			struct pvio_gnt_pcache_entry *ent = NULL;
@@ -531,6 +542,51 @@ static unsigned int reap(struct bb_queue *q)
 	return total;
 }
 
+/*
+ * New mappings request 'r' may need at most: its segments, plus its
+ * indirect pages (mapped, and unmapped or cached only at the end of the
+ * loop).  Requests the checks reject before mapping anything count 0.
+ * Counted as if nothing were cached: the worst case is what must fit.
+ */
+static unsigned int req_need(const struct bb_queue *q, const struct bb_req *r)
+{
+	if (r->op == BLKIF_OP_INDIRECT)
+		return r->nr_segs <= q->v->max_indirect
+			       ? r->nr_segs + bb_indirect_pages(r->nr_segs)
+			       : 0;
+	return r->nr_segs <= BLKIF_MAX_SEGMENTS_PER_REQUEST ? r->nr_segs : 0;
+}
+
+/*
+ * Is there room in the budget for 'need' more mappings?  If not, unmap
+ * what is queued for unmapping and evict idle cache entries, oldest
+ * first, as many as are missing.  Memory loads only while it fits, so
+ * the steady state makes no hypercall.  false: hold the request until
+ * completions free room (when nothing is in flight, every mapping left
+ * is an idle cache entry and 'budget' >= 'worst' >= need: it fits).
+ */
+static bool budget_room(struct bb_queue *q, unsigned int need)
+{
+	if (q->mapped + need <= q->budget)
+		return true;
+	unmapq_flush(q);
+	if (q->persistent && q->mapped + need > q->budget) {
+		struct pvio_gnt_pcache_victim vic[64];
+		unsigned int over = q->mapped + need - q->budget;
+		int n;
+
+		while (over > 0 &&
+		       (n = pvio_gnt_pcache_flush(&q->pc, vic,
+						  over < 64 ? over : 64)) > 0) {
+			for (int i = 0; i < n; i++)
+				unmapq_add(q, vic[i].handle, vic[i].addr);
+			over -= (unsigned int)n;
+		}
+		unmapq_flush(q);
+	}
+	return q->mapped + need <= q->budget;
+}
+
 /* Take requests off the ring while slots are free and nothing holds it. */
 static unsigned int consume(struct bb_queue *q)
 {
@@ -563,6 +619,10 @@ static unsigned int consume(struct bb_queue *q)
 
 		bb_req_decode(q->abi, q->reqbuf + (size_t)q->rb_i * q->req_size,
 			      &r);
+		/* Stays in reqbuf (decoded again next time) until it fits:
+		 * completions wake the thread through the disk queue. */
+		if (!budget_room(q, req_need(q, &r)))
+			break;
 		q->rb_i++;
 		handle_req(q, &r);
 		handled++;
@@ -747,14 +807,22 @@ struct bb_queue *bb_queue_create(struct bb_vbd *v, unsigned int idx, void *ring,
 		    0)
 			goto fail;
 	}
+	/* One worst-case request must always fit. */
+	q->worst =
+		v->max_indirect != 0
+			? v->max_indirect + bb_indirect_pages(v->max_indirect)
+			: BLKIF_MAX_SEGMENTS_PER_REQUEST;
+	rc = bb_budget_take(q->ctx, q->ctx->opts.queue_grants, q->worst, false,
+			    &q->budget);
+	if (rc < 0)
+		goto fail;
+	q->charged = true;
 	if (q->persistent) {
-		uint32_t cap = q->nslots * BLKIF_MAX_SEGMENTS_PER_REQUEST;
+		/* Never more cached than the budget: the cache holds at
+		 * most every mapping the queue may have. */
+		uint32_t cap = q->budget;
 		uint32_t nb = 1;
 
-		if (cap < BB_PCACHE_MIN)
-			cap = BB_PCACHE_MIN;
-		if (cap > BB_PCACHE_MAX)
-			cap = BB_PCACHE_MAX;
 		while (nb < cap)
 			nb <<= 1;
 		q->pc_ent = calloc(cap, sizeof(*q->pc_ent));
@@ -848,6 +916,8 @@ void bb_queue_destroy(struct bb_queue *q)
 				unmapq_add(q, vic[i].handle, vic[i].addr);
 	}
 	unmapq_flush(q);
+	if (q->charged)
+		bb_budget_put(q->ctx, q->budget);
 	pvio_disk_q_close(q->dq);
 	for (unsigned int i = 0; q->slots != NULL && i < q->nslots; i++) {
 		free(q->slots[i].maps);
@@ -864,4 +934,9 @@ void bb_queue_destroy(struct bb_queue *q)
 	close(q->wait_fd);
 	close(q->kick_fd);
 	free(q);
+}
+
+unsigned int bb_queue_budget(const struct bb_queue *q)
+{
+	return q->budget;
 }

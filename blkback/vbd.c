@@ -50,7 +50,43 @@ void bb_opts_default(struct bb_opts *o)
 		.max_ring_order = 4,
 		.max_indirect = 256,
 		.spin_us = 50,
+		.max_grants = BB_MAPTRACK,
+		.queue_grants = BB_QUEUE_GRANTS,
 	};
+}
+
+/* ---------------------------------------------------------------------- */
+/* Mapping budget                                                         */
+/* ---------------------------------------------------------------------- */
+
+void bb_budget_init(struct bb_ctx *c)
+{
+	c->budget.total = c->opts.max_grants;
+	/* Kept for rings: 1/16 (1024 of 16384) maps the rings of 64 queues
+	 * of the largest order even when queue budgets took the rest. */
+	c->budget.reserve = c->budget.total / 16U;
+	c->budget.used = 0;
+}
+
+int bb_budget_take(struct bb_ctx *c, unsigned int want, unsigned int min,
+		   bool ring, unsigned int *got)
+{
+	unsigned int limit =
+		ring ? c->budget.total : c->budget.total - c->budget.reserve;
+	unsigned int left = c->budget.used < limit ? limit - c->budget.used : 0;
+
+	if (want < min)
+		want = min;
+	if (left < min)
+		return -ENOSPC;
+	*got = want < left ? want : left;
+	c->budget.used += *got;
+	return 0;
+}
+
+void bb_budget_put(struct bb_ctx *c, unsigned int n)
+{
+	c->budget.used -= n < c->budget.used ? n : c->budget.used;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -207,6 +243,8 @@ static void queues_down(struct bb_vbd *v)
 				   pvio_dom_grant_unmap_range(c->dom, m->addr,
 							      m->handles,
 							      m->pages));
+		if (m->charged)
+			bb_budget_put(c, m->pages);
 		memset(m, 0, sizeof(*m));
 	}
 	v->nq = 0;
@@ -248,6 +286,20 @@ static int queue_up(struct bb_vbd *v, pvio_xs_tx_t tx, unsigned int i,
 		conn_fail(v, rc, "reading %s/event-channel", qdir);
 		return rc;
 	}
+	{
+		unsigned int got;
+
+		rc = bb_budget_take(c, pages, pages, true, &got);
+		if (rc < 0) {
+			conn_fail(v, rc,
+				  "no grant mapping budget left for ring %u "
+				  "(%u pages, %u of %u in use)",
+				  i, pages, c->budget.used, c->budget.total);
+			return rc;
+		}
+		m->pages = pages;
+		m->charged = true;
+	}
 	m->addr =
 		BB_HV_CALL(c, &v->hs,
 			   pvio_dom_grant_map_range(c->dom, v->fe, refs, pages,
@@ -277,6 +329,13 @@ static int queue_up(struct bb_vbd *v, pvio_xs_tx_t tx, unsigned int i,
 	v->q[i] = bb_queue_create(v, i, m->addr,
 				  (size_t)pages * PVIO_DOM_PAGE_SIZE, wait_fd,
 				  kick_fd, &rc);
+	if (v->q[i] == NULL && rc == -ENOSPC) {
+		conn_fail(v, rc,
+			  "no grant mapping budget left for queue %u "
+			  "(%u of %u mappings reserved)",
+			  i, c->budget.used, c->budget.total);
+		return rc;
+	}
 	if (v->q[i] == NULL) {
 		conn_fail(v, rc, "queue %u setup", i);
 		return rc == -ENOENT ? -EINVAL : rc;
@@ -358,10 +417,12 @@ static int connect_keys(struct pvio_xenbus_dev *dev, pvio_xs_tx_t tx, void *ctx)
 		}
 	}
 	bb_log("vbd %s: connected, %u queue(s), ring order %u, %s, "
-	       "persistent grants %s",
+	       "persistent grants %s, mapping budget %u/queue (%u of %u "
+	       "reserved)",
 	       v->name, v->nq, (unsigned int)order,
 	       v->abi == BB_ABI_X86_32 ? "x86_32-abi" : "x86_64-abi",
-	       v->persistent ? "on" : "off");
+	       v->persistent ? "on" : "off", bb_queue_budget(v->q[0]),
+	       v->ctx->budget.used, v->ctx->budget.total);
 	return 0;
 }
 

@@ -129,6 +129,14 @@ static int dom_setup(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 		rc = mkdir_perms(xs, tx, path, ro, 2);
 	}
 	if (!rc) {
+		/* Writable by the domain, as libxl makes it (the daemon
+		 * announces itself in data/blkback-ready). */
+		const struct pvio_xs_perm rw[] = {{d->id, 'n'}};
+
+		snprintf(path, sizeof(path), "/local/domain/%u/data", d->id);
+		rc = mkdir_perms(xs, tx, path, rw, 1);
+	}
+	if (!rc) {
 		snprintf(path, sizeof(path), "/local/domain/%u/name", d->id);
 		rc = pvio_xs_write(xs, tx, path, d->name, strlen(d->name));
 	}
@@ -212,6 +220,30 @@ int rf_back_start(struct rf_world *w, struct rf_back *b,
 	explicit_bzero(cred, sizeof(cred));
 	/* pvio-hv ties the domain's life to the process from now on. */
 	return pvio_dom_ctl_set_pid(w->dom0, b->domid, b->pid);
+}
+
+int rf_back_wait_ready(struct rf_world *w, struct rf_back *b, int ms)
+{
+	char path[96];
+	int64_t end = now_ms() + ms;
+
+	snprintf(path, sizeof(path), "/local/domain/%u/data/blkback-ready",
+		 b->domid);
+	for (;;) {
+		char *val = NULL;
+		int rc = pvio_xs_read(w->xs, PVIO_XS_TX_NONE, path, &val, NULL);
+
+		if (rc == 0) {
+			rc = strcmp(val, "1") == 0 ? 0 : -EPROTO;
+			free(val);
+			return rc;
+		}
+		if (rc != -ENOENT)
+			return rc;
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		usleep(2000);
+	}
 }
 
 bool rf_back_alive(struct rf_back *b)

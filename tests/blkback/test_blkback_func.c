@@ -43,6 +43,9 @@ static void up(struct fx *x, const char *const *args, bool writable)
 	memset(x, 0, sizeof(*x));
 	assert_int_equal(rf_world_start(&x->w), 0);
 	assert_int_equal(rf_back_start(&x->w, &x->b, args), 0);
+	/* The daemon announces that its watch is in place (the toolstack
+	 * waits for this node). */
+	assert_int_equal(rf_back_wait_ready(&x->w, &x->b, 5000), 0);
 	assert_int_equal(rf_front_create(&x->w, &x->f, 4096), 0);
 	assert_int_equal(rf_make_image(x->w.hv.dir, "disk.img", DISK_BYTES,
 				       x->img, sizeof(x->img)),
