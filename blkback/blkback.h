@@ -45,11 +45,10 @@
 
 /*
  * Foreign mappings pvio-hv lets one domain hold at once, across all its
- * vbds (PVIO_HV_MAPTRACK in libdomain/hv_proto.h, which is private to
- * libdomain; Xen's maptrack limit).  --max-grants may lower it (another
+ * vbds (Xen's maptrack limit).  --max-grants may lower it (another
  * backend process in the same driver domain needs some too).
  */
-#define BB_MAPTRACK 16384U
+#define BB_MAPTRACK PVIO_DOM_MAPTRACK
 /* Per-queue mapping budget asked for at connect (--queue-grants): Linux
  * blkback's max_persistent_grants per ring. */
 #define BB_QUEUE_GRANTS 1056U

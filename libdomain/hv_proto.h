@@ -60,7 +60,7 @@
 	(PVIO_HV_GNTTAB_FRAMES * PVIO_DOM_PAGE_SIZE /                          \
 	 sizeof(struct pvio_grant_entry_v1))
 /* Mappings one domain may hold at once (maptrack size). */
-#define PVIO_HV_MAPTRACK 16384U
+#define PVIO_HV_MAPTRACK PVIO_DOM_MAPTRACK
 
 #define PVIO_HV_REPLY 0x80000000U
 

@@ -43,12 +43,11 @@ static bool xs_exists(struct pvio_xs *xs, const char *path)
 	return rc == 0;
 }
 
-/* Without the daemon's ready node, a live daemon is taken as ready after
- * this long: pvio-blkback rescans its backend directory when its watch is
- * registered (a watch fires once at once), so a vbd written before that
- * is still found; the wait only gives an early crash time to show. */
-#define READY_FALLBACK_MS 1500
-
+/*
+ * pvio-blkback writes data/blkback-ready once its watch on its backend
+ * directory is registered and the vbds already there are scanned: from
+ * then on no vbd the toolstack writes can be missed.
+ */
 int pvio_tool_driver_wait(struct pvio_dom *dom0, struct pvio_xs *xs,
 			  pvio_domid_t domid, int timeout_ms,
 			  struct pvio_tool_err *e)
@@ -69,8 +68,6 @@ int pvio_tool_driver_wait(struct pvio_dom *dom0, struct pvio_xs *xs,
 					      "driver domain %u died while "
 					      "starting",
 					      domid);
-		if (now_ms() - start >= READY_FALLBACK_MS)
-			return 0;
 		if (now_ms() >= deadline)
 			return pvio_tool_fail(e, -ETIMEDOUT,
 					      "driver domain %u: its daemon "

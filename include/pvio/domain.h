@@ -170,6 +170,9 @@ int pvio_dom_grant_end_transfer(struct pvio_dom *dom, pvio_grant_ref_t ref,
 /* Grant operations on other domains' grants                              */
 /* ---------------------------------------------------------------------- */
 
+/* Foreign pages one domain may hold mapped at once (Xen's maptrack). */
+#define PVIO_DOM_MAPTRACK 16384U
+
 /*
  * One map request: IN dom, ref, flags (GNTMAP_readonly or 0);
  * OUT status (GNTST_*), handle and addr (where the page is mapped here).
