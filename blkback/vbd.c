@@ -18,8 +18,6 @@
 
 #include "blkback.h"
 
-#define TX_RETRIES 16
-
 bool bb_verbose;
 
 void bb_log(const char *fmt, ...)
@@ -104,54 +102,37 @@ static int read_str(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
 	return pvio_xs_read(xs, tx, path, out, NULL);
 }
 
-static int write_key(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
-		     const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int write_key(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
-		     const char *key, const char *fmt, ...)
-{
-	char path[256], val[256];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return pvio_xs_write(xs, tx, path, val, strlen(val));
-}
-
 /*
  * Write <dir>/error (and, if 'closing', state = Closing) in one
  * transaction that first checks that the directory still exists, so a
  * removed device is never re-created (xenbus_dev_fatal style).
  */
+struct error_args {
+	const char *dir, *msg;
+	bool closing;
+};
+
+static int write_error_tx(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
+{
+	const struct error_args *a = arg;
+	char *st = NULL;
+	int rc = read_str(xs, tx, a->dir, "state", &st);
+
+	free(st);
+	if (rc == 0)
+		rc = pvio_xs_key_printf(xs, tx, a->dir, "error", "%s", a->msg);
+	if (rc == 0 && a->closing)
+		rc = pvio_xs_key_printf(xs, tx, a->dir, "state", "%d",
+					XenbusStateClosing);
+	return rc;
+}
+
 static int write_error(struct pvio_xs *xs, const char *dir, const char *msg,
 		       bool closing)
 {
-	for (int i = 0; i < TX_RETRIES; i++) {
-		pvio_xs_tx_t tx;
-		char *st = NULL;
-		int rc = pvio_xs_tx_start(xs, &tx);
+	struct error_args a = {dir, msg, closing};
 
-		if (rc < 0)
-			return rc;
-		rc = read_str(xs, tx, dir, "state", &st);
-		free(st);
-		if (rc == 0)
-			rc = write_key(xs, tx, dir, "error", "%s", msg);
-		if (rc == 0 && closing)
-			rc = write_key(xs, tx, dir, "state", "%d",
-				       XenbusStateClosing);
-		if (rc < 0) {
-			pvio_xs_tx_end(xs, tx, false);
-			return rc;
-		}
-		rc = pvio_xs_tx_end(xs, tx, true);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
+	return pvio_xs_transact(xs, write_error_tx, &a);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -167,48 +148,52 @@ static int vbd_publish(struct pvio_xenbus_dev *dev, pvio_xs_tx_t tx, void *ctx)
 	struct pvio_xs *xs = v->xs;
 	int rc = 0;
 
-	rc = rc ? rc : write_key(xs, tx, d, "feature-flush-cache", "1");
-	rc = rc ? rc : write_key(xs, tx, d, "feature-barrier", "1");
 	rc = rc ? rc
-		: write_key(xs, tx, d, "feature-discard", "%d",
-			    v->lim.discard ? 1 : 0);
+		: pvio_xs_key_printf(xs, tx, d, "feature-flush-cache", "1");
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, d, "feature-barrier", "1");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, d, "feature-discard", "%d",
+				     v->lim.discard ? 1 : 0);
 	if (v->lim.discard) {
 		rc = rc ? rc
-			: write_key(xs, tx, d, "discard-granularity", "%u",
-				    g->discard_granularity
-					    ? g->discard_granularity
-					    : g->logical_block);
+			: pvio_xs_key_printf(xs, tx, d, "discard-granularity",
+					     "%u",
+					     g->discard_granularity
+						     ? g->discard_granularity
+						     : g->logical_block);
 		rc = rc ? rc
-			: write_key(xs, tx, d, "discard-alignment", "%u",
-				    g->discard_alignment);
+			: pvio_xs_key_printf(xs, tx, d, "discard-alignment",
+					     "%u", g->discard_alignment);
 		rc = rc ? rc
-			: write_key(xs, tx, d, "discard-secure", "%d",
-				    v->lim.secure_discard ? 1 : 0);
+			: pvio_xs_key_printf(xs, tx, d, "discard-secure", "%d",
+					     v->lim.secure_discard ? 1 : 0);
 	}
 	rc = rc ? rc
-		: write_key(xs, tx, d, "feature-persistent", "%d",
-			    o->persistent ? 1 : 0);
+		: pvio_xs_key_printf(xs, tx, d, "feature-persistent", "%d",
+				     o->persistent ? 1 : 0);
 	if (v->max_indirect != 0)
 		rc = rc ? rc
-			: write_key(xs, tx, d, "feature-max-indirect-segments",
-				    "%u", v->max_indirect);
+			: pvio_xs_key_printf(xs, tx, d,
+					     "feature-max-indirect-segments",
+					     "%u", v->max_indirect);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "max-ring-page-order", "%u",
-			    o->max_ring_order);
+		: pvio_xs_key_printf(xs, tx, d, "max-ring-page-order", "%u",
+				     o->max_ring_order);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "multi-queue-max-queues", "%u",
-			    o->max_queues);
+		: pvio_xs_key_printf(xs, tx, d, "multi-queue-max-queues", "%u",
+				     o->max_queues);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "sectors", "%llu",
-			    (unsigned long long)v->lim.sectors);
+		: pvio_xs_key_printf(xs, tx, d, "sectors", "%llu",
+				     (unsigned long long)v->lim.sectors);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "sector-size", "%u", g->logical_block);
+		: pvio_xs_key_printf(xs, tx, d, "sector-size", "%u",
+				     g->logical_block);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "physical-sector-size", "%u",
-			    g->physical_block);
+		: pvio_xs_key_printf(xs, tx, d, "physical-sector-size", "%u",
+				     g->physical_block);
 	rc = rc ? rc
-		: write_key(xs, tx, d, "info", "%u",
-			    v->lim.readonly ? VDISK_READONLY : 0U);
+		: pvio_xs_key_printf(xs, tx, d, "info", "%u",
+				     v->lim.readonly ? VDISK_READONLY : 0U);
 	return rc;
 }
 

@@ -1072,18 +1072,6 @@ fail:
 	return rc;
 }
 
-static int xs_put(struct pvio_blkfront *f, pvio_xs_tx_t tx, const char *dir,
-		  const char *key, const char *fmt, unsigned long long v)
-{
-	char path[256], val[32];
-
-	if (snprintf(path, sizeof(path), "%s/%s", dir, key) >=
-	    (int)sizeof(path))
-		return -ENAMETOOLONG;
-	snprintf(val, sizeof(val), fmt, v);
-	return pvio_xs_write(f->xs, tx, path, val, strlen(val));
-}
-
 static int write_ring_keys(struct pvio_blkfront *f, pvio_xs_tx_t tx,
 			   const char *dir, struct bf_queue *q)
 {
@@ -1091,18 +1079,19 @@ static int write_ring_keys(struct pvio_blkfront *f, pvio_xs_tx_t tx,
 	int rc = 0;
 
 	if (q->ring_order == 0) {
-		rc = xs_put(f, tx, dir, "ring-ref", "%llu",
-			    (unsigned long long)q->ring_gref[0]);
+		rc = pvio_xs_key_printf(f->xs, tx, dir, "ring-ref", "%u",
+					(unsigned int)q->ring_gref[0]);
 	} else {
 		for (unsigned int k = 0; !rc && k < (1U << q->ring_order);
 		     k++) {
 			snprintf(key, sizeof(key), "ring-ref%u", k);
-			rc = xs_put(f, tx, dir, key, "%llu",
-				    (unsigned long long)q->ring_gref[k]);
+			rc = pvio_xs_key_printf(f->xs, tx, dir, key, "%u",
+						(unsigned int)q->ring_gref[k]);
 		}
 	}
 	if (!rc)
-		rc = xs_put(f, tx, dir, "event-channel", "%llu", q->port);
+		rc = pvio_xs_key_printf(f->xs, tx, dir, "event-channel", "%u",
+					(unsigned int)q->port);
 	return rc;
 }
 
@@ -1110,24 +1099,22 @@ static int f_write_keys(struct pvio_xenbus_dev *dev, pvio_xs_tx_t tx, void *ctx)
 {
 	struct pvio_blkfront *f = ctx;
 	const char *dir = pvio_xenbus_path(dev);
-	char path[256];
 	int rc;
 
-	rc = pvio_xs_write(
-		f->xs, tx,
-		(snprintf(path, sizeof(path), "%s/protocol", dir), path),
-		XEN_IO_PROTO_ABI_NATIVE, strlen(XEN_IO_PROTO_ABI_NATIVE));
+	rc = pvio_xs_key_printf(f->xs, tx, dir, "protocol", "%s",
+				XEN_IO_PROTO_ABI_NATIVE);
 	if (!rc)
-		rc = xs_put(f, tx, dir, "feature-persistent", "%llu",
-			    f->opts.no_persistent ? 0 : 1);
+		rc = pvio_xs_key_printf(f->xs, tx, dir, "feature-persistent",
+					"%d", f->opts.no_persistent ? 0 : 1);
 	if (!rc && f->q[0].ring_order)
-		rc = xs_put(f, tx, dir, "ring-page-order", "%llu",
-			    f->q[0].ring_order);
+		rc = pvio_xs_key_printf(f->xs, tx, dir, "ring-page-order", "%u",
+					(unsigned int)f->q[0].ring_order);
 	if (rc)
 		return rc;
 	if (f->nq == 1)
 		return write_ring_keys(f, tx, dir, &f->q[0]);
-	rc = xs_put(f, tx, dir, "multi-queue-num-queues", "%llu", f->nq);
+	rc = pvio_xs_key_printf(f->xs, tx, dir, "multi-queue-num-queues", "%u",
+				(unsigned int)f->nq);
 	for (unsigned int i = 0; !rc && i < f->nq; i++) {
 		char qdir[200];
 

@@ -708,6 +708,52 @@ int pvio_xs_printf(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path,
 	return pvio_xs_write(xs, tx, path, buf, (size_t)n);
 }
 
+int pvio_xs_key_printf(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
+		       const char *key, const char *fmt, ...)
+{
+	char path[XENSTORE_ABS_PATH_MAX + 1], buf[XENSTORE_PAYLOAD_MAX + 1];
+	va_list ap;
+	int n;
+
+	if (dir == NULL || key == NULL || fmt == NULL)
+		return -EINVAL;
+	n = snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= sizeof(buf))
+		return -E2BIG;
+	return pvio_xs_write(xs, tx, path, buf, (size_t)n);
+}
+
+int pvio_xs_transact(struct pvio_xs *xs,
+		     int (*fn)(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg),
+		     void *arg)
+{
+	if (xs == NULL || fn == NULL)
+		return -EINVAL;
+	for (int i = 0; i < PVIO_XS_TX_RETRIES; i++) {
+		pvio_xs_tx_t tx;
+		int rc = pvio_xs_tx_start(xs, &tx);
+
+		if (rc)
+			return rc;
+		rc = fn(xs, tx, arg);
+		if (rc) {
+			pvio_xs_tx_end(xs, tx, false);
+			return rc;
+		}
+		rc = pvio_xs_tx_end(xs, tx, true);
+		if (rc != -EAGAIN)
+			return rc;
+	}
+	return -EAGAIN;
+}
+
 int pvio_xs_mkdir(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path)
 {
 	int r = check_path(path);

@@ -18,31 +18,6 @@
 
 #include "tool.h"
 
-#define TX_RETRIES 16
-
-/* Run 'fn' in a transaction until it commits or fails for real. */
-static int in_tx(struct pvio_xs *xs,
-		 int (*fn)(struct pvio_xs *, pvio_xs_tx_t, const void *),
-		 const void *arg)
-{
-	for (int i = 0; i < TX_RETRIES; i++) {
-		pvio_xs_tx_t tx;
-		int rc = pvio_xs_tx_start(xs, &tx);
-
-		if (rc)
-			return rc;
-		rc = fn(xs, tx, arg);
-		if (rc) {
-			pvio_xs_tx_end(xs, tx, false);
-			return rc;
-		}
-		rc = pvio_xs_tx_end(xs, tx, true);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
-}
-
 static int mkdir_perms(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path,
 		       const struct pvio_xs_perm *p, unsigned int n)
 {
@@ -61,7 +36,7 @@ struct dom_args {
 	uint32_t memory_mb;
 };
 
-static int domain_setup(struct pvio_xs *xs, pvio_xs_tx_t tx, const void *a)
+static int domain_setup(struct pvio_xs *xs, pvio_xs_tx_t tx, void *a)
 {
 	const struct dom_args *d = a;
 	/* The domain reads its own dir; writes only where libxl lets it. */
@@ -110,7 +85,7 @@ int pvio_tool_xs_domain_setup(struct pvio_xs *xs, pvio_domid_t domid,
 {
 	struct dom_args a = {domid, name, memory_mb};
 
-	return in_tx(xs, domain_setup, &a);
+	return pvio_xs_transact(xs, domain_setup, &a);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -153,7 +128,7 @@ static void dev_paths(const struct dev_args *a, char *fpath, char *bpath,
 		 a->type, a->front, a->devid);
 }
 
-static int dev_add(struct pvio_xs *xs, pvio_xs_tx_t tx, const void *arg)
+static int dev_add(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 {
 	const struct dev_args *a = arg;
 	/* Each end owns its directory; the other end may read it. */
@@ -247,7 +222,7 @@ int pvio_tool_xs_disk_add(struct pvio_xs *xs, pvio_domid_t front,
 	if (d->engine[0])
 		KV("io-engine", "%s", d->engine);
 	a.nb = n - 6;
-	rc = in_tx(xs, dev_add, &a);
+	rc = pvio_xs_transact(xs, dev_add, &a);
 	free(kv);
 	return rc;
 }
@@ -281,7 +256,7 @@ int pvio_tool_xs_vif_add(struct pvio_xs *xs, pvio_domid_t front,
 	if (v->ip[0])
 		KV("ip", "%s", v->ip);
 	a.nb = n - 5;
-	rc = in_tx(xs, dev_add, &a);
+	rc = pvio_xs_transact(xs, dev_add, &a);
 	free(kv);
 	return rc;
 }

@@ -90,6 +90,15 @@ int pvio_xs_write(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path,
 int pvio_xs_printf(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/*
+ * pvio_xs_printf() of "<dir>/<key>": the device-directory write every
+ * driver and toolstack makes.  -ENAMETOOLONG if the path does not fit
+ * XENSTORE_ABS_PATH_MAX.
+ */
+int pvio_xs_key_printf(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
+		       const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 int pvio_xs_mkdir(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path);
 
 /* Remove 'path' and everything under it. */
@@ -156,6 +165,17 @@ int pvio_xs_read_watch(struct pvio_xs *xs, char **path, char **token,
  * -EAGAIN: something it read changed; run the whole transaction again. */
 int pvio_xs_tx_start(struct pvio_xs *xs, pvio_xs_tx_t *tx);
 int pvio_xs_tx_end(struct pvio_xs *xs, pvio_xs_tx_t tx, bool commit);
+
+/*
+ * Run fn(xs, tx, arg) inside a transaction and commit; when the commit
+ * says -EAGAIN (a conflict), run it again, up to PVIO_XS_TX_RETRIES
+ * times.  fn returning non-zero aborts the transaction and is returned.
+ * fn must be safe to run more than once (it is redone from scratch).
+ */
+#define PVIO_XS_TX_RETRIES 16
+int pvio_xs_transact(struct pvio_xs *xs,
+		     int (*fn)(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg),
+		     void *arg);
 
 /* "/local/domain/<domid>" as the daemon reports it. */
 int pvio_xs_get_domain_path(struct pvio_xs *xs, uint32_t domid, char **path);

@@ -24,8 +24,6 @@
 
 #include "rawfront.h"
 
-#define TX_RETRIES 16
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -77,28 +75,6 @@ int rf_world_stop(struct rf_world *w)
 	w->xs = NULL;
 	w->dom0 = NULL;
 	return hvtest_stop(&w->hv);
-}
-
-/* Run fn in a transaction until it commits. */
-static int in_tx(struct pvio_xs *xs,
-		 int (*fn)(struct pvio_xs *, pvio_xs_tx_t, void *), void *arg)
-{
-	for (int i = 0; i < TX_RETRIES; i++) {
-		pvio_xs_tx_t tx;
-		int rc = pvio_xs_tx_start(xs, &tx);
-
-		if (rc)
-			return rc;
-		rc = fn(xs, tx, arg);
-		if (rc) {
-			pvio_xs_tx_end(xs, tx, false);
-			return rc;
-		}
-		rc = pvio_xs_tx_end(xs, tx, true);
-		if (rc != -EAGAIN)
-			return rc;
-	}
-	return -EAGAIN;
 }
 
 static int mkdir_perms(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *path,
@@ -156,7 +132,7 @@ static int new_domain(struct rf_world *w, const char *role, pvio_domid_t *id,
 		return rc;
 	d.id = *id;
 	d.name = name;
-	return in_tx(w->xs, dom_setup, &d);
+	return pvio_xs_transact(w->xs, dom_setup, &d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -406,23 +382,6 @@ struct add_args {
 	bool writable;
 };
 
-static int wkey(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
-		const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int wkey(struct pvio_xs *xs, pvio_xs_tx_t tx, const char *dir,
-		const char *key, const char *fmt, ...)
-{
-	char path[256], val[512];
-	va_list ap;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	return pvio_xs_write(xs, tx, path, val, strlen(val));
-}
-
 static int vbd_add_tx(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 {
 	struct add_args *a = arg;
@@ -446,26 +405,43 @@ static int vbd_add_tx(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 	rc = rc ? rc : mkdir_perms(xs, tx, v->fpath, fperm, 2);
 	rc = rc ? rc : mkdir_perms(xs, tx, v->bpath, bperm, 2);
 	/* Frontend dir. */
-	rc = rc ? rc : wkey(xs, tx, v->fpath, "backend", "%s", v->bpath);
-	rc = rc ? rc : wkey(xs, tx, v->fpath, "backend-id", "%u", a->be);
-	rc = rc ? rc : wkey(xs, tx, v->fpath, "state", "1");
-	rc = rc ? rc : wkey(xs, tx, v->fpath, "virtual-device", "%u", v->devid);
-	rc = rc ? rc : wkey(xs, tx, v->fpath, "device-type", "disk");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->fpath, "backend", "%s",
+				     v->bpath);
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->fpath, "backend-id", "%u",
+				     a->be);
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->fpath, "state", "1");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->fpath, "virtual-device", "%u",
+				     v->devid);
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->fpath, "device-type", "disk");
 	/* Backend dir. */
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "frontend", "%s", v->fpath);
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "frontend-id", "%u", a->fe);
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "online", "1");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "mode", a->writable ? "w" : "r");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "params", "%s", a->image);
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "type", "file");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "dev", "xvda");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "device-type", "disk");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "removable", "0");
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "bootable", "1");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->bpath, "frontend", "%s",
+				     v->fpath);
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->bpath, "frontend-id", "%u",
+				     a->fe);
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "online", "1");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->bpath, "mode",
+				     a->writable ? "w" : "r");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->bpath, "params", "%s",
+				     a->image);
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "type", "file");
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "dev", "xvda");
+	rc = rc ? rc
+		: pvio_xs_key_printf(xs, tx, v->bpath, "device-type", "disk");
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "removable", "0");
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "bootable", "1");
 	if (a->engine != NULL)
 		rc = rc ? rc
-			: wkey(xs, tx, v->bpath, "io-engine", "%s", a->engine);
-	rc = rc ? rc : wkey(xs, tx, v->bpath, "state", "1");
+			: pvio_xs_key_printf(xs, tx, v->bpath, "io-engine",
+					     "%s", a->engine);
+	rc = rc ? rc : pvio_xs_key_printf(xs, tx, v->bpath, "state", "1");
 	return rc;
 }
 
@@ -488,7 +464,7 @@ int rf_vbd_add(struct rf_world *w, struct rf_vbd *v, struct rf_front *f,
 	snprintf(v->bpath, sizeof(v->bpath),
 		 "/local/domain/%u/backend/vbd/%u/%u", b->domid, f->domid,
 		 devid);
-	rc = in_tx(w->xs, vbd_add_tx, &a);
+	rc = pvio_xs_transact(w->xs, vbd_add_tx, &a);
 	if (rc)
 		return rc;
 	return rf_vbd_wait_state(v, XenbusStateInitWait, 5000);
@@ -596,20 +572,23 @@ static int keys_tx(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 	int rc = 0;
 
 	if (!v->c.no_protocol)
-		rc = wkey(xs, tx, v->fpath, "protocol", "%s",
-			  v->c.abi == RF_ABI_X86_32 ? XEN_IO_PROTO_ABI_X86_32
-						    : XEN_IO_PROTO_ABI_X86_64);
+		rc = pvio_xs_key_printf(xs, tx, v->fpath, "protocol", "%s",
+					v->c.abi == RF_ABI_X86_32
+						? XEN_IO_PROTO_ABI_X86_32
+						: XEN_IO_PROTO_ABI_X86_64);
 	rc = rc ? rc
-		: wkey(xs, tx, v->fpath, "feature-persistent", "%d",
-		       v->c.persistent ? 1 : 0);
+		: pvio_xs_key_printf(xs, tx, v->fpath, "feature-persistent",
+				     "%d", v->c.persistent ? 1 : 0);
 	if (v->nq > 1)
 		rc = rc ? rc
-			: wkey(xs, tx, v->fpath, "multi-queue-num-queues", "%u",
-			       v->nq);
+			: pvio_xs_key_printf(xs, tx, v->fpath,
+					     "multi-queue-num-queues", "%u",
+					     v->nq);
 	if (v->c.order > 0 || v->c.write_order)
 		rc = rc ? rc
-			: wkey(xs, tx, v->fpath, "ring-page-order", "%u",
-			       v->c.order);
+			: pvio_xs_key_printf(xs, tx, v->fpath,
+					     "ring-page-order", "%u",
+					     v->c.order);
 	for (unsigned int i = 0; !rc && i < v->nq; i++) {
 		char dir[160];
 
@@ -619,26 +598,26 @@ static int keys_tx(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
 			snprintf(dir, sizeof(dir), "%s/queue-%u", v->fpath, i);
 		for (unsigned int p = 0; !rc && p < v->q[i].pages; p++) {
 			if (v->c.order == 0)
-				rc = wkey(xs, tx, dir, "ring-ref", "%u",
-					  v->q[i].gref[0]);
+				rc = pvio_xs_key_printf(xs, tx, dir, "ring-ref",
+							"%u", v->q[i].gref[0]);
 			else {
 				char k[24];
 
 				snprintf(k, sizeof(k), "ring-ref%u", p);
-				rc = wkey(xs, tx, dir, k, "%u",
-					  v->q[i].gref[p]);
+				rc = pvio_xs_key_printf(xs, tx, dir, k, "%u",
+							v->q[i].gref[p]);
 			}
 		}
 		rc = rc ? rc
-			: wkey(xs, tx, dir, "event-channel", "%u",
-			       v->q[i].port);
+			: pvio_xs_key_printf(xs, tx, dir, "event-channel", "%u",
+					     v->q[i].port);
 	}
 	return rc;
 }
 
 int rf_vbd_write_keys(struct rf_vbd *v)
 {
-	return in_tx(v->f->xs, keys_tx, v);
+	return pvio_xs_transact(v->f->xs, keys_tx, v);
 }
 
 static int take_fds(struct rf_vbd *v)

@@ -273,6 +273,81 @@ static void test_transactions(void **state)
 	assert_int_equal(pvio_xs_tx_end(e->a, PVIO_XS_TX_NONE, true), -EINVAL);
 }
 
+/* transact's fn: bump /tx/n by one, reading it inside the transaction. */
+struct bump {
+	struct pvio_xs
+		*other; /* if set: conflicts the first 'conflicts' runs */
+	int conflicts;
+	int runs;
+	int fail;
+};
+
+static int bump(struct pvio_xs *xs, pvio_xs_tx_t tx, void *arg)
+{
+	struct bump *b = arg;
+	char *v = NULL;
+	long n;
+	int rc;
+
+	b->runs++;
+	if (b->fail)
+		return b->fail;
+	rc = pvio_xs_read(xs, tx, "/tx/n", &v, NULL);
+	if (rc)
+		return rc;
+	n = strtol(v, NULL, 10);
+	free(v);
+	if (b->other != NULL && b->conflicts > 0) {
+		/* Someone else changes what we read: our commit must fail. */
+		b->conflicts--;
+		rc = pvio_xs_printf(b->other, 0, "/tx/n", "%ld", n + 100);
+		if (rc)
+			return rc;
+	}
+	return pvio_xs_key_printf(xs, tx, "/tx", "n", "%ld", n + 1);
+}
+
+static void test_transact_key_printf(void **state)
+{
+	struct env *e = *state;
+	struct bump b = {0};
+	char *v = NULL;
+	char longkey[XENSTORE_ABS_PATH_MAX];
+
+	assert_int_equal(pvio_xs_key_printf(e->a, 0, "/tx", "n", "%d", 5), 0);
+	assert_int_equal(pvio_xs_read(e->b, 0, "/tx/n", &v, NULL), 0);
+	assert_string_equal(v, "5");
+	free(v);
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_int_equal(pvio_xs_key_printf(e->a, 0, "/tx", longkey, "1"),
+			 -ENAMETOOLONG);
+
+	/* Plain run: one pass, committed. */
+	assert_int_equal(pvio_xs_transact(e->a, bump, &b), 0);
+	assert_int_equal(b.runs, 1);
+	/* Two conflicts: redone until it commits on top of the others. */
+	b = (struct bump){.other = e->b, .conflicts = 2};
+	assert_int_equal(pvio_xs_transact(e->a, bump, &b), 0);
+	assert_int_equal(b.runs, 3);
+	assert_int_equal(pvio_xs_read(e->b, 0, "/tx/n", &v, NULL), 0);
+	assert_string_equal(v, "207"); /* 6 +100 +100, then +1 */
+	free(v);
+	/* Endless conflicts: gives up with -EAGAIN after the retries. */
+	b = (struct bump){.other = e->b, .conflicts = 1000};
+	assert_int_equal(pvio_xs_transact(e->a, bump, &b), -EAGAIN);
+	assert_int_equal(b.runs, PVIO_XS_TX_RETRIES);
+	/* fn's error aborts: nothing written, returned as is. */
+	assert_int_equal(pvio_xs_printf(e->a, 0, "/tx/n", "1"), 0);
+	b = (struct bump){.fail = -ENOSPC};
+	assert_int_equal(pvio_xs_transact(e->a, bump, &b), -ENOSPC);
+	assert_int_equal(b.runs, 1);
+	assert_int_equal(pvio_xs_read(e->b, 0, "/tx/n", &v, NULL), 0);
+	assert_string_equal(v, "1");
+	free(v);
+	assert_int_equal(pvio_xs_transact(e->a, NULL, NULL), -EINVAL);
+}
+
 static void test_watch(void **state)
 {
 	struct env *e = *state;
@@ -449,6 +524,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_perms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_transact_key_printf, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_watch_overflow, setup,
