@@ -37,17 +37,7 @@ run() {
 	printf '$ %s\n' "$*"
 	"$@"
 }
-# wait_for SECONDS COMMAND...: poll until the command succeeds
-wait_for() {
-	n=$(($1 * 20))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$(dirname "$0")/shlib.sh" # wait_for
 
 for tool in mkfs.ext4 debugfs fusermount3 losetup; do
 	command -v $tool >/dev/null ||

@@ -48,11 +48,6 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
 # expect_ok DESCRIPTION COMMAND...: the command succeeds
 expect_ok() {
 	what=$1
@@ -74,17 +69,7 @@ expect_err() {
 	fi
 }
 
-# wait_for SECONDS COMMAND...: poll until the command succeeds
-wait_for() {
-	n=$(($1 * 20))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$(dirname "$0")/../../scripts/shlib.sh" # fail, wait_for
 
 pv() { "$PVIO" --run-dir "$D" "$@"; }
 

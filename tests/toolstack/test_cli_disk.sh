@@ -36,21 +36,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {
-	echo "FAIL: $*"
-	failures=$((failures + 1))
-}
-
-wait_for() {
-	n=$(($1 * 20))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
+. "$(dirname "$0")/../../scripts/shlib.sh" # fail, wait_for
 
 state_is() { [ "$(xenstore-read "$1/state" 2>/dev/null)" = "$2" ]; }
 
