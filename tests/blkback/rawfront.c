@@ -886,3 +886,14 @@ int rf_make_image(const char *dir, const char *name, uint64_t bytes, char *path,
 	close(fd);
 	return 0;
 }
+
+uint32_t rf_back_mapped(struct rf_world *w, const struct rf_back *b)
+{
+	struct pvio_dom_info info[64];
+	int n = pvio_dom_ctl_list(w->dom0, info, 64);
+
+	for (int i = 0; i < n && i < 64; i++)
+		if (info[i].domid == b->domid)
+			return info[i].grants_mapped;
+	return UINT32_MAX;
+}

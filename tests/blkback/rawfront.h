@@ -58,6 +58,9 @@ int rf_back_start(struct rf_world *w, struct rf_back *b,
 /* SIGTERM, wait (SIGKILL after 10 s).  Returns the exit status (0 for a
  * clean exit), or -1 if it was killed by a signal or had to be. */
 int rf_back_stop(struct rf_world *w, struct rf_back *b);
+/* Foreign pages the backend domain holds mapped, as pvio-hv counts them;
+ * UINT32_MAX if the domain is not listed. */
+uint32_t rf_back_mapped(struct rf_world *w, const struct rf_back *b);
 /* Wait (ms) until the daemon wrote data/blkback-ready = "1" (its watch
  * is registered): 0, -ETIMEDOUT, -EPROTO (another value). */
 int rf_back_wait_ready(struct rf_world *w, struct rf_back *b, int ms);

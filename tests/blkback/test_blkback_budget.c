@@ -111,18 +111,6 @@ static int teardown(void **state)
 	return rc;
 }
 
-/* Foreign pages the backend domain holds mapped, per pvio-hv. */
-static uint32_t back_mapped(void)
-{
-	struct pvio_dom_info info[64];
-	int n = pvio_dom_ctl_list(G.w.dom0, info, 64);
-
-	for (int i = 0; i < n && i < 64; i++)
-		if (info[i].domid == G.b.domid)
-			return info[i].grants_mapped;
-	return UINT32_MAX;
-}
-
 /* A frontend with 'nrefs' data grants over DFRAMES frames (the same frame
  * granted many times: each grant is its own mapping for the backend) and
  * one indirect page per queue. */
@@ -242,7 +230,7 @@ static void test_greedy_persistent(void **state)
 		greedy_start(&g[i], QUEUES * REQS * SEGS, &gc);
 		bad[i] = greedy_persistent_run(&g[i]);
 	}
-	mapped = back_mapped();
+	mapped = rf_back_mapped(&G.w, &G.b);
 	print_message("  greedy: %u + %u failed requests, backend holds %u "
 		      "mappings\n",
 		      bad[0], bad[1], mapped);
@@ -329,7 +317,7 @@ static void test_greedy_per_request(void **state)
 		greedy_stop(&g[i]);
 	rf_vbd_close(&G.v, true);
 	/* Nothing stays mapped once every vbd is gone. */
-	assert_int_equal(back_mapped(), 0);
+	assert_int_equal(rf_back_mapped(&G.w, &G.b), 0);
 	free(g);
 }
 

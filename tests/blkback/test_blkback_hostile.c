@@ -614,18 +614,6 @@ static void flood(struct rf_vbd *v, struct rf_buf *b, unsigned int n)
 	assert_int_equal(rf_push(v, 0, true), 0);
 }
 
-/* Foreign pages the backend domain holds mapped, per pvio-hv. */
-static uint32_t back_mapped(void)
-{
-	struct pvio_dom_info info[64];
-	int n = pvio_dom_ctl_list(G.w.dom0, info, 64);
-
-	for (int i = 0; i < n && i < 64; i++)
-		if (info[i].domid == G.b.domid)
-			return info[i].grants_mapped;
-	return UINT32_MAX;
-}
-
 static int counters_logged(void *arg)
 {
 	struct rf_counters c;
@@ -644,7 +632,7 @@ static void test_frontend_dies_in_flight(void **state)
 	struct rf_conn c = {.persistent = true, .order = 2};
 	char name[32], path[128];
 
-	uint32_t before = back_mapped();
+	uint32_t before = rf_back_mapped(&G.w, &G.b);
 
 	(void)state;
 	assert_int_equal(rf_front_create(&G.w, &f3, 1024), 0);
@@ -664,7 +652,7 @@ static void test_frontend_dies_in_flight(void **state)
 		fail_msg("vbd %s not torn down after its frontend died", name);
 	}
 	/* Every page it had mapped of the dead frontend is unmapped. */
-	assert_int_equal(back_mapped(), before);
+	assert_int_equal(rf_back_mapped(&G.w, &G.b), before);
 	/* The backend directory goes (pvio-hv may have removed it with
 	 * the domain already). */
 	int rc = pvio_xs_rm(G.w.xs, PVIO_XS_TX_NONE, path);
@@ -682,7 +670,7 @@ static void test_backend_dir_removed_in_flight(void **state)
 	struct rf_conn c = {.persistent = false, .queues = 2};
 	char name[32];
 
-	uint32_t before = back_mapped();
+	uint32_t before = rf_back_mapped(&G.w, &G.b);
 
 	(void)state;
 	assert_int_equal(rf_vbd_connect(v, &c), 0);
@@ -690,7 +678,7 @@ static void test_backend_dir_removed_in_flight(void **state)
 	snprintf(name, sizeof(name), "%u/%u", G.f.domid, v->devid);
 	assert_int_equal(pvio_xs_rm(G.w.xs, PVIO_XS_TX_NONE, v->bpath), 0);
 	assert_int_equal(rf_wait(counters_logged, name, 5000), 0);
-	assert_int_equal(back_mapped(), before);
+	assert_int_equal(rf_back_mapped(&G.w, &G.b), before);
 	rf_vbd_close(v, true);
 	free(v);
 	assert_true(rf_back_alive(&G.b));
